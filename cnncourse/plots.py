@@ -1,0 +1,142 @@
+"""Static matplotlib figures: learning curves, image grids, confusion matrices.
+
+Used from 02 onwards. Each function draws one figure and shows it once (``show=True``, the
+notebook default, returns None so Jupyter does not draw it a second time); with ``show=False`` it
+returns the Figure instead, for tests or further edits.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+
+def _history_dict(h) -> dict[str, list[float]]:
+    """Accept a Keras ``History``, its ``.history`` dict, or a pandas DataFrame of the same."""
+    if hasattr(h, "history") and isinstance(h.history, Mapping):
+        h = h.history
+    if hasattr(h, "to_dict") and not isinstance(h, Mapping):
+        h = h.to_dict(orient="list")
+    if not isinstance(h, Mapping) or not h:
+        raise TypeError(f"expected a Keras History or a dict of metric lists, got {type(h).__name__}")
+    return {k: list(map(float, v)) for k, v in h.items()}
+
+
+def _named_histories(histories) -> dict[str, dict]:
+    # One History (or one metrics dict, whose values are lists) vs {run name: History}
+    if isinstance(histories, Mapping) and histories and not all(
+            isinstance(v, (list, tuple, np.ndarray)) for v in histories.values()):
+        return {str(name): _history_dict(h) for name, h in histories.items()}
+    return {"": _history_dict(histories)}
+
+
+def best_epoch(history, monitor: str = "val_loss") -> int:
+    """1-based epoch with the best ``monitor`` value (lowest loss, highest anything else)."""
+    values = _history_dict(history)[monitor]
+    pick = np.argmin if "loss" in monitor else np.argmax
+    return int(pick(values)) + 1
+
+
+def _finish(fig, show: bool):
+    fig.tight_layout()
+    if show:
+        plt.show()
+        return None
+    return fig
+
+
+def learning_curves(histories, metric: str = "accuracy", title: str | None = None, show: bool = True):
+    """Accuracy and loss per epoch, training (solid) vs validation (dashed), in two panels.
+
+    ``histories`` is one History or ``{name: History}`` to overlay several runs, one colour each.
+    The best validation epoch (lowest ``val_loss``) of each run is marked with a dot.
+    """
+    runs = _named_histories(histories)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for i, (name, h) in enumerate(runs.items()):
+        color = f"C{i % 10}"
+        label = f"{name} " if name else ""
+        best = best_epoch(h) if "val_loss" in h else None
+        for ax, key in zip(axes, (metric, "loss")):
+            if key not in h:
+                continue
+            epochs = np.arange(1, len(h[key]) + 1)
+            ax.plot(epochs, h[key], color=color, label=f"{label}train")
+            if f"val_{key}" in h:
+                ax.plot(epochs, h[f"val_{key}"], color=color, ls="--", label=f"{label}validation")
+                if best is not None:
+                    ax.plot(best, h[f"val_{key}"][best - 1], "o", color=color, ms=7,
+                            label=f"{label}best epoch ({best})")
+    for ax, key in zip(axes, (metric, "loss")):
+        ax.set(xlabel="epoch", ylabel=key, title=key)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
+    return _finish(fig, show)
+
+
+def image_grid(images, labels=None, class_names=None, predictions=None, ncols: int = 8,
+               size: float = 1.6, show: bool = True):
+    """Images with their labels; with ``predictions``, wrong ones get a red title "pred (true)"."""
+    images = np.asarray(images)
+    n = len(images)
+    nrows = max(1, int(np.ceil(n / ncols)))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * size, nrows * size * 1.15), squeeze=False)
+
+    def name(i):
+        i = int(np.ravel(i)[0]) if np.ndim(i) else int(i)
+        return class_names[i] if class_names is not None else str(i)
+
+    for ax in axes.flat:
+        ax.axis("off")
+    for k, ax in enumerate(axes.flat[:n]):
+        img = images[k]
+        if img.dtype != np.uint8 and img.max() > 1.0:
+            img = np.clip(img, 0, 255).astype(np.uint8)
+        ax.imshow(img.squeeze(), cmap="gray" if img.ndim == 2 or img.shape[-1] == 1 else None)
+        if labels is None:
+            continue
+        title, color = name(labels[k]), "black"
+        if predictions is not None:
+            pred = name(predictions[k])
+            if pred != title:
+                title, color = f"{pred} ({title})", "red"
+        ax.set_title(title, fontsize=8, color=color)
+    return _finish(fig, show)
+
+
+def confusion_counts(y_true, y_pred, n_classes: int | None = None) -> np.ndarray:
+    """Counts ``[true, predicted]``; labels may be sparse ints or one-hot / probability rows."""
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    if y_true.ndim == 2 and y_true.shape[1] > 1:
+        y_true = y_true.argmax(1)
+    if y_pred.ndim == 2 and y_pred.shape[1] > 1:
+        y_pred = y_pred.argmax(1)
+    y_true, y_pred = y_true.ravel().astype(int), y_pred.ravel().astype(int)
+    n = n_classes or int(max(y_true.max(), y_pred.max())) + 1
+    counts = np.zeros((n, n), dtype=int)
+    np.add.at(counts, (y_true, y_pred), 1)
+    return counts
+
+
+def confusion_matrix(y_true, y_pred, class_names=None, normalize: bool = True, show: bool = True):
+    """A confusion matrix; rows are true classes. ``normalize`` shows each row as fractions."""
+    counts = confusion_counts(y_true, y_pred, len(class_names) if class_names is not None else None)
+    values = counts / np.maximum(counts.sum(1, keepdims=True), 1) if normalize else counts
+    n = len(counts)
+    names = class_names if class_names is not None else [str(i) for i in range(n)]
+    fig, ax = plt.subplots(figsize=(0.6 * n + 2, 0.6 * n + 1.5))
+    im = ax.imshow(values, cmap="Blues", vmin=0)
+    ax.set(xticks=range(n), yticks=range(n), xticklabels=names, yticklabels=names,
+           xlabel="predicted", ylabel="true", title="confusion matrix" + (" (row-normalised)" if normalize else ""))
+    plt.setp(ax.get_xticklabels(), rotation=45, ha="right")
+    threshold = values.max() / 2
+    for i in range(n):
+        for j in range(n):
+            text = f"{values[i, j]:.2f}" if normalize else str(values[i, j])
+            ax.text(j, i, text, ha="center", va="center", fontsize=7,
+                    color="white" if values[i, j] > threshold else "black")
+    fig.colorbar(im, ax=ax, fraction=0.046)
+    return _finish(fig, show)

@@ -1,0 +1,72 @@
+import keras
+import matplotlib
+import numpy as np
+import pytest
+
+from cnncourse import plots
+
+matplotlib.use("Agg")
+
+
+@pytest.fixture(scope="module")
+def histories():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 4)).astype("float32")
+    y = (x[:, 0] > 0).astype("int32")
+    out = {}
+    for name, width in (("small", 2), ("wide", 16)):
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(width, activation="relu"),
+                                  keras.layers.Dense(2, activation="softmax")])
+        model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+        out[name] = model.fit(x, y, validation_split=0.25, epochs=4, verbose=0)
+    return out
+
+
+def test_learning_curves_from_one_history(histories):
+    fig = plots.learning_curves(histories["small"], show=False)
+    acc, loss = fig.axes
+    assert [line.get_label() for line in acc.lines][:2] == ["train", "validation"]
+    train = acc.lines[0].get_ydata()
+    assert np.allclose(train, histories["small"].history["accuracy"])
+    best = plots.best_epoch(histories["small"])
+    marker = [line for line in loss.lines if line.get_label().startswith("best epoch")][0]
+    assert marker.get_xdata()[0] == best
+
+
+def test_learning_curves_overlay_runs_with_one_colour_each(histories):
+    fig = plots.learning_curves(histories, show=False)
+    labels = [line.get_label() for line in fig.axes[0].lines]
+    assert "small train" in labels and "wide validation" in labels
+    colours = {line.get_label().split()[0]: line.get_color() for line in fig.axes[0].lines}
+    assert colours["small"] != colours["wide"]
+
+
+def test_learning_curves_rejects_garbage():
+    with pytest.raises(TypeError):
+        plots.learning_curves(42, show=False)
+
+
+def test_best_epoch_direction():
+    h = {"val_loss": [1.0, 0.5, 0.7], "val_accuracy": [0.1, 0.3, 0.9]}
+    assert plots.best_epoch(h) == 2
+    assert plots.best_epoch(h, "val_accuracy") == 3
+
+
+def test_image_grid_marks_wrong_predictions_red():
+    images = np.zeros((5, 8, 8, 3), dtype=np.uint8)
+    fig = plots.image_grid(images, labels=[0, 1, 2, 0, 1], class_names=["cat", "dog", "ship"],
+                           predictions=[0, 2, 2, 1, 1], ncols=3, show=False)
+    titles = [(ax.get_title(), ax.title.get_color()) for ax in fig.axes if ax.get_title()]
+    assert titles == [("cat", "black"), ("ship (dog)", "red"), ("ship", "black"), ("dog (cat)", "red"),
+                      ("dog", "black")]
+
+
+def test_confusion_counts_and_normalised_matrix():
+    y_true = [0, 0, 1, 1, 2]
+    y_pred = np.eye(3)[[0, 1, 1, 1, 0]]  # one-hot predictions are accepted too
+    counts = plots.confusion_counts(y_true, y_pred)
+    assert counts.tolist() == [[1, 1, 0], [0, 2, 0], [1, 0, 0]]
+    fig = plots.confusion_matrix(y_true, y_pred, ["a", "b", "c"], show=False)
+    image = fig.axes[0].images[0].get_array()
+    assert np.allclose(image.sum(1), 1.0)

@@ -1,0 +1,74 @@
+import pytest
+
+import cnncourse
+from cnncourse import runtime
+from cnncourse.runtime import Device, choose_precision
+
+
+def cpu(*flags):
+    return Device("CPU", "CPU x2", 1, None, frozenset(flags))
+
+
+@pytest.mark.parametrize("device, expected", [
+    (cpu("avx2", "amx_bf16", "amx_tile"), "mixed_bfloat16"),
+    (cpu("avx512f", "avx512_bf16"), "mixed_bfloat16"),
+    (cpu("avx2", "fma"), "float32"),
+    (cpu(), "float32"),
+    (Device("GPU", "NVIDIA H100", 1, (9, 0)), "mixed_float16"),
+    (Device("GPU", "Tesla T4", 1, (7, 5)), "mixed_float16"),
+    (Device("GPU", "Tesla K80", 1, (3, 7)), "float32"),
+    (Device("GPU", "unknown", 1, None), "float32"),
+])
+def test_precision_follows_the_hardware(device, expected):
+    assert choose_precision(device) == expected
+
+
+def test_precision_override_wins_and_is_validated():
+    assert choose_precision(cpu("amx_bf16"), "FLOAT32") == "float32"
+    assert choose_precision(cpu(), "mixed_bfloat16") == "mixed_bfloat16"
+    with pytest.raises(ValueError, match="CNNCOURSE_PRECISION"):
+        choose_precision(cpu(), "float8")
+
+
+def test_cpu_flags_are_read_from_cpuinfo(tmp_path):
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\nmodel name\t: Some CPU\nflags\t\t: fpu sse2 avx512_bf16 amx_bf16\n\n")
+    assert runtime.read_cpu_flags(info) == {"fpu", "sse2", "avx512_bf16", "amx_bf16"}
+    assert runtime.read_cpu_flags(tmp_path / "missing") == frozenset()
+
+
+def test_device_description_names_bf16_features():
+    assert cpu("amx_bf16", "avx512_bf16").describe() == "CPU x2 (AMX-BF16, AVX512-BF16)"
+    assert Device("GPU", "NVIDIA H100", 2, (9, 0)).describe() == "GPU x2 (NVIDIA H100, cc 9.0)"
+
+
+def test_banner_format():
+    banner = runtime.make_banner({"cnncourse": "0.1.0", "tensorflow": "2.21.0", "keras": "3.15.1"},
+                                 cpu("amx_bf16"), "mixed_bfloat16", "class")
+    assert banner == ("cnncourse 0.1.0 | TensorFlow 2.21.0, Keras 3.15.1 | CPU x2 (AMX-BF16)"
+                      " | precision=mixed_bfloat16 | profile=class")
+
+
+def test_setup_applies_env_overrides_and_prints_one_line(monkeypatch, capfd, float32_after):
+    import keras
+    import numpy as np
+
+    monkeypatch.setenv("CNNCOURSE_PROFILE", "quick")
+    monkeypatch.setenv("CNNCOURSE_PRECISION", "float32")
+    cfg = cnncourse.setup(seed=7, notebook="02_cifar10_overfitting")
+    out, err = capfd.readouterr()
+    assert out.strip().count("\n") == 0 and out.startswith("cnncourse ")
+    assert "profile=quick" in out and "precision=float32" in out
+    assert "oneDNN" not in err and "cuda" not in err.lower()
+    assert (cfg.profile, cfg.precision, cfg.seed) == ("quick", "float32", 7)
+    assert cfg.settings == cnncourse.profiles.settings("02_cifar10_overfitting", "quick")
+    assert keras.mixed_precision.global_policy().name == "float32"
+    first = np.random.rand(3)
+    cnncourse.setup(seed=7, verbose=False)
+    assert np.allclose(first, np.random.rand(3)), "the same seed must give the same numpy stream"
+
+
+def test_setup_rejects_an_unknown_profile(monkeypatch):
+    monkeypatch.setenv("CNNCOURSE_PROFILE", "fast")
+    with pytest.raises(ValueError, match="quick, class, full"):
+        cnncourse.setup(verbose=False)
