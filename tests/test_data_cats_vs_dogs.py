@@ -1,0 +1,174 @@
+"""Cats vs dogs: split preparation from a tiny PetImages with bad files, kills, and the tf.data datasets."""
+import json
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from cnncourse import profiles
+from cnncourse.data import DataError, cats_vs_dogs, demo_images, pets, prepare_cats_vs_dogs
+from cnncourse.data.archives import safe_extract
+from tests import data_helpers as h
+
+SPLIT = (5, 2, 2)  # 9 per class: every file of the tiny PetImages below is drawn, bad ones included
+
+
+@pytest.fixture
+def data_env(tmp_path, monkeypatch):
+    return h.isolate(tmp_path, monkeypatch)
+
+
+@pytest.fixture
+def pet_zip(tmp_path):
+    return h.petimages_zip(tmp_path / "kagglecatsanddogs_5340.zip")
+
+
+def files(root):
+    return {split: {cls: sorted(p.name for p in (root / split / cls).iterdir()) for cls in pets.CLASSES}
+            for split in pets.SPLITS}
+
+
+def test_bad_files_are_dropped_with_reasons_and_the_rest_is_split(data_env, pet_zip, capsys):
+    report = prepare_cats_vs_dogs(SPLIT, source=pet_zip)
+    root = report.root
+    assert root == data_env / "cats_vs_dogs" / "1337-5-2-2"
+    listing = files(root)
+    for split, n in zip(pets.SPLITS, SPLIT):
+        for cls in pets.CLASSES:
+            assert len(listing[split][cls]) == n
+    every = [name for split in listing.values() for names in split.values() for name in names]
+    assert len(every) == len(set(every)), "an image is in two splits"
+
+    expected = {name: outcome for name, (_, outcome) in h.pet_members().items()}
+    dropped = {d["file"]: d["reason"] for d in report.dropped}
+    assert set(dropped) == {n for n, o in expected.items() if o not in ("kept", "converted")}
+    for name, reason in dropped.items():
+        assert reason.startswith(expected[name])
+    assert set(report.converted) == {n for n, o in expected.items() if o == "converted"}
+    out = capsys.readouterr().out
+    assert "Dropped 5 file(s)" in out and "2 empty file" in out and "PetImages/Cat/666.jpg" in out
+
+    marker = json.loads((root / "marker.json").read_text())
+    assert marker["source"]["sha256"] == h.sha256(pet_zip)
+    assert marker["split"] == {"train": 5, "validation": 2, "test": 2} and marker["seed"] == 1337
+    # every written file is an RGB or grayscale JPEG that decodes completely
+    from PIL import Image
+    for path in root.rglob("*.jpg"):
+        with Image.open(path) as im:
+            im.load()
+            assert im.format == "JPEG" and im.mode in ("RGB", "L")
+
+
+def test_same_seed_same_split_other_seed_other_split(data_env, tmp_path, monkeypatch):
+    members = h.pet_members(n_good=30)
+    archive = h.petimages_zip(tmp_path / "pets.zip", members)
+    first = files(prepare_cats_vs_dogs((4, 2, 2), source=archive).root)
+    monkeypatch.setenv("CNNCOURSE_DATA_DIR", str(tmp_path / "other-data"))
+    again = files(prepare_cats_vs_dogs((4, 2, 2), source=archive).root)
+    assert again == first
+    other = files(prepare_cats_vs_dogs((4, 2, 2), seed=7, source=archive).root)
+    assert other != first
+
+
+def test_an_extracted_folder_gives_the_same_split_as_the_zip(data_env, tmp_path, pet_zip):
+    from_zip = files(prepare_cats_vs_dogs(SPLIT, source=pet_zip).root)
+    folder = safe_extract(pet_zip, data_env / "extracted")
+    report = prepare_cats_vs_dogs(SPLIT, source=folder / "PetImages")
+    assert not report.reused, "another source (a folder) rebuilds the split"
+    assert files(report.root) == from_zip
+    assert json.loads((report.root / "marker.json").read_text())["source"]["id"].startswith("folder:")
+
+
+def test_a_prepared_split_is_reused_without_the_source(data_env, tmp_path, pet_zip, monkeypatch):
+    prepare_cats_vs_dogs(SPLIT, source=pet_zip)
+    monkeypatch.setenv("CNNCOURSE_OFFLINE", "1")  # and nothing on disk to find: reuse must not look
+    report = prepare_cats_vs_dogs(SPLIT)
+    assert report.reused and "prepared earlier" in report.summary()
+    victim = next((report.root / "train" / "cat").iterdir())
+    victim.unlink()  # a file went missing: the split is no longer trusted
+    with pytest.raises(DataError, match="CNNCOURSE_OFFLINE"):
+        prepare_cats_vs_dogs(SPLIT)
+
+
+def test_too_few_decodable_images_is_a_clear_error(data_env, pet_zip):
+    with pytest.raises(DataError, match=r"only 9 decodable cat images.*needs 30"):
+        prepare_cats_vs_dogs((10, 10, 10), source=pet_zip)
+    assert [p.name for p in (data_env / "cats_vs_dogs").iterdir()] == [], "no half-built folder is left"
+
+
+def test_split_sizes_come_from_the_profile(monkeypatch):
+    monkeypatch.setenv(profiles.ENV_VAR, "quick")
+    assert pets.split_sizes() == (100, 50, 50)
+    for name in ("class", "full"):
+        monkeypatch.setenv(profiles.ENV_VAR, name)
+        assert pets.split_sizes() == (1000, 500, 500)
+    assert pets.split_sizes((3, 2, 1)) == (3, 2, 1)
+    with pytest.raises(ValueError):
+        pets.split_sizes((3, 0, 1))
+
+
+def test_a_preparation_killed_midway_is_never_used_and_a_rerun_completes(data_env, pet_zip):
+    script = textwrap.dedent(f"""
+        import os, signal
+        from cnncourse.data import pets
+        written = []
+        real = pets._write_image
+
+        def write(path, data):
+            real(path, data)
+            written.append(path)
+            if len(written) == 4:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+        pets._write_image = write
+        pets.prepare_cats_vs_dogs({SPLIT!r}, source={str(pet_zip)!r})
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == -9, proc.stderr
+    base = data_env / "cats_vs_dogs"
+    root = base / "1337-5-2-2"
+    assert not root.exists(), "a killed preparation must not leave the final folder"
+    assert [p for p in base.iterdir() if p.name.startswith(".tmp-")], "expected the killed build's temp folder"
+    assert pets.stale_builds(base)
+
+    report = prepare_cats_vs_dogs(SPLIT, source=pet_zip)
+    assert not report.reused and pets.read_marker(root) is not None
+    assert sum(len(v) for split in files(root).values() for v in split.values()) == 2 * sum(SPLIT)
+    assert [p.name for p in base.iterdir()] == [root.name], "the stale temp folder is removed"
+
+
+def test_datasets_are_batched_labelled_and_decodable_by_tensorflow(data_env, pet_zip):
+    train, val, test = cats_vs_dogs(image_size=(32, 32), batch_size=4, split=SPLIT, source=pet_zip)
+    assert train.class_names == ["cat", "dog"]
+    for ds, n in ((train, 10), (val, 4), (test, 4)):
+        labels, seen = [], 0
+        for x, y in ds:  # decodes every file: CMYK, PNG-in-.jpg and grayscale must all work
+            assert x.shape[1:] == (32, 32, 3) and x.dtype.name == "float32"
+            assert y.shape[1:] == (1,) and y.dtype.name == "float32"
+            labels += list(y.numpy().ravel())
+            seen += len(x)
+        assert seen == n and sorted(labels) == [0.0] * (n // 2) + [1.0] * (n // 2)
+    # unshuffled validation: labels follow the folders (cat = 0, dog = 1)
+    names = [p.split("/")[-2] for p in val.file_paths]
+    labels = np.concatenate([y.numpy().ravel() for _, y in val])
+    assert [pets.CLASSES[int(v)] for v in labels] == names
+    # a second call reuses the split, and int labels are there for a softmax head
+    train_int, _, _ = cats_vs_dogs(image_size=(32, 32), batch_size=4, split=SPLIT, label_mode="int")
+    _, y = next(iter(train_int))
+    assert y.dtype.name == "int32" and y.shape == (4,)
+
+
+def test_demo_images_include_cats_dogs_and_other(data_env, pet_zip, monkeypatch):
+    monkeypatch.setenv(profiles.ENV_VAR, "quick")
+    with pytest.warns(UserWarning, match="cnncourse data fetch cats_vs_dogs"):
+        images = demo_images(per_class=1)
+    kinds = [key.split("/")[0] for key in images]
+    assert "cat" in kinds and "other" in kinds  # scikit-image's photos, no dataset needed
+    prepare_cats_vs_dogs(SPLIT, source=pet_zip)
+    images = demo_images(per_class=2, size=(50, 60))
+    kinds = [key.split("/")[0] for key in images]
+    assert kinds.count("dog") == 2 and kinds.count("cat") == 3 and kinds.count("other") >= 2
+    for key, img in images.items():
+        assert img.shape == (50, 60, 3) and img.dtype == np.uint8, key
