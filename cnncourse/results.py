@@ -62,6 +62,7 @@ def _write_json(path: Path, doc: dict) -> Path:
     with os.fdopen(fd, "w") as fh:
         json.dump(doc, fh, indent=2)
         fh.write("\n")
+    os.chmod(tmp, 0o644)  # mkstemp makes 0600; results are meant to be shared and committed
     os.replace(tmp, path)
     return path
 
@@ -84,7 +85,8 @@ def table(notebook: str | None = None, profile: str | None = None):
         {"result": k, "value": r["value"], "lecture": r["lecture"], "unit": r["unit"] or ""}
         for k, r in doc["results"].items()
     ]
-    return pd.DataFrame(rows, columns=["result", "value", "lecture", "unit"]).set_index("result")
+    # object columns keep integers as integers (15200, not 15200.0) beside fractions
+    return pd.DataFrame(rows, columns=["result", "value", "lecture", "unit"], dtype=object).set_index("result")
 
 
 def _fmt(value) -> str:
