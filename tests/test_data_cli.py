@@ -32,8 +32,8 @@ def mirror(tmp_path, monkeypatch):
 
 def test_fetch_all_then_status(data_env, mirror, capsys):
     assert run("data", "fetch", "all", "--split", "3", "2", "2") == 0
-    out = capsys.readouterr().out
-    assert "CIFAR-10 ready: 10 training and 5 test images" in out and "Dropped" in out
+    captured = capsys.readouterr()
+    assert "CIFAR-10 ready: 10 training and 5 test images" in captured.out and "Dropped" in captured.err
     assert (data_env / "cats_vs_dogs" / "1337-3-2-2" / "marker.json").is_file()
     assert run("data", "fetch", "cats_vs_dogs", "--split", "3", "2", "2") == 0
     assert "prepared earlier" in capsys.readouterr().out

@@ -10,6 +10,7 @@ import json
 import os
 import pickle
 import re
+import sys
 import time
 from pathlib import Path
 
@@ -78,7 +79,7 @@ def _read_cache(path: Path):
             meta = json.loads(str(z["meta"]))
             arrays = ((z["x_train"], z["y_train"]), (z["x_test"], z["y_test"]))
     except (OSError, ValueError, KeyError) as e:
-        print(f"Ignoring the unreadable CIFAR-10 cache {path} ({e}); rebuilding it.")
+        print(f"Ignoring the unreadable CIFAR-10 cache {path} ({e}); rebuilding it.", file=sys.stderr)
         return None
     for x, y in arrays:
         if meta.get("format") != CACHE_FORMAT or x.shape[1:] != (32, 32, 3) or y.shape != (len(x), 1):
@@ -111,7 +112,8 @@ def decode(located: download.Located, progress: bool = False) -> Arrays:
     path = located.path
     if path.is_dir():
         raise DataError(f"{path} is a folder; load_cifar10 needs an archive (.tar.gz or .zip)")
-    print(f"Decoding CIFAR-10 from {path.name} (once; the arrays are cached in {cache_path().parent})")
+    print(f"Decoding CIFAR-10 from {path.name} (once; the arrays are cached in {cache_path().parent})",
+          file=sys.stderr)
     batches: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     images: dict[str, list] = {"train": [], "test": []}
     with tqdm(total=path.stat().st_size, unit="B", unit_scale=True, disable=not progress, desc="cifar10") as bar:

@@ -13,6 +13,7 @@ import random
 import re
 import secrets
 import shutil
+import sys
 import time
 import zipfile
 from collections import Counter
@@ -105,7 +106,7 @@ def prepare_cats_vs_dogs(split=None, *, seed: int = DEFAULT_SEED, source: str | 
         located = download.locate("cats_vs_dogs", progress=progress)
     _remove_stale_builds(root.parent)
     report = _build(root, located, (n_train, n_val, n_test), seed, download.progress_default(progress))
-    print(report.summary())
+    print(report.summary(), file=sys.stderr)
     return report
 
 
@@ -245,7 +246,8 @@ def _build(root: Path, located: download.Located, sizes: tuple[int, int, int], s
         tmp.mkdir()
         members = reader.by_class()
         need = sum(sizes)
-        print(f"Preparing cats vs dogs {'/'.join(map(str, sizes))} per class (seed {seed}) from {located.path}")
+        print(f"Preparing cats vs dogs {'/'.join(map(str, sizes))} per class (seed {seed}) from {located.path}",
+              file=sys.stderr)
         with tqdm(total=need * len(CLASSES), unit="img", disable=not progress, desc="cats_vs_dogs") as bar:
             for cls in CLASSES:
                 names = sorted(members[cls], key=_natural)
