@@ -1,8 +1,8 @@
-"""pytest plugin: nbval compares notebook outputs without their stderr streams.
+"""nbval compares notebook outputs without their stderr streams.
 
-Stderr carries TensorFlow and library log lines that change with versions and machines; the
-lessons' checked outputs are on stdout and in display data. Loaded with ``-p tests.nbval_plugin``
-(see pyproject.toml).
+Stderr carries TensorFlow and library log lines, download progress and one-off data reports that
+change with versions, machines and what is already cached; the lessons' checked outputs are on
+stdout and in display data. pytest loads this conftest for any notebook collected from this folder.
 """
 from __future__ import annotations
 
