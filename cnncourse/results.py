@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 import time
 from pathlib import Path
 
 from . import paths, profiles, runtime
+from .fileio import write_json_atomic
 
 _run: dict = {}
 
@@ -53,18 +52,7 @@ def record(key: str, value, lecture=None, unit: str | None = None, seed: int | N
         "wall_time_s": round(time.time() - cfg.started, 1),
         "results": _run["results"],
     }
-    return _write_json(paths.results_dir(cfg.profile) / f"{cfg.notebook}.json", doc)
-
-
-def _write_json(path: Path, doc: dict) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as fh:
-        json.dump(doc, fh, indent=2)
-        fh.write("\n")
-    os.chmod(tmp, 0o644)  # mkstemp makes 0600; results are meant to be shared and committed
-    os.replace(tmp, path)
-    return path
+    return write_json_atomic(paths.results_dir(cfg.profile) / f"{cfg.notebook}.json", doc, indent=2, sort_keys=False)
 
 
 def load(profile: str) -> dict[str, dict]:

@@ -1,4 +1,4 @@
-"""nbval, as this course runs it, ignores stderr in checked cells but still compares stdout."""
+"""nbval, as this course runs it, ignores stderr in checked cells (log lines) but still compares stdout."""
 import shutil
 import subprocess
 import sys

@@ -12,7 +12,6 @@ import hashlib
 import json
 import os
 import re
-import secrets
 import shutil
 import sys
 import urllib.parse
@@ -20,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import paths
+from ..fileio import temp_path, write_json_atomic  # noqa: F401 (re-exported for cifar10, pets)
 from .errors import DataError
 
 MIRROR_ENV = "CNNCOURSE_MIRROR"
@@ -97,11 +97,6 @@ def _read_json(path: Path) -> dict:
         return {}
 
 
-def temp_path(final: Path, suffix: str = ".tmp") -> Path:
-    """A unique hidden name beside ``final`` (created with the usual umask, unlike mkstemp's 0600)."""
-    return final.with_name(f".{final.name}.pid{os.getpid()}.{secrets.token_hex(4)}{suffix}")
-
-
 def _pid_alive(pid: int) -> bool:
     if os.name != "posix":
         return True  # no cheap and safe check elsewhere: keep it (status lists it)
@@ -131,19 +126,6 @@ def remove_stale_temps(folder: Path) -> None:
             shutil.rmtree(path, ignore_errors=True)
         else:
             path.unlink(missing_ok=True)
-
-
-def write_json_atomic(path: Path, data) -> None:
-    """Write JSON through a temporary file and a rename, so readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temp_path(path)
-    try:
-        with open(tmp, "x") as f:
-            json.dump(data, f, indent=1, sort_keys=True)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def sha256_of(path: Path) -> str:
