@@ -2,10 +2,10 @@
 
 - ``random_crop_flip``   pad-and-crop shifts plus horizontal flips of a whole uint8 array, in numpy
 - ``AugmentedImages``    a ``keras.utils.PyDataset`` that reshuffles (and re-augments) every epoch
-- ``EpochTimer``         a callback that adds ``seconds`` (wall time per epoch) to the History
+- ``EpochTimer``, ``last_gap``  from :mod:`cnncourse.training` (shared with 03)
 - ``train_rung``         fit one rung of the ladder, evaluate it on the test set, return a ``Rung``
 - ``flip_tta_predict``   test-time augmentation: average the predictions for an image and its mirror
-- ``FastBatchNormalization``  batch normalisation through TensorFlow's fused kernel (faster on CPUs)
+- ``FastBatchNormalization``  from :mod:`cnncourse.layers` (shared with 03)
 
 Augmenting in numpy once per epoch costs about a second for 50,000 images on two CPU cores, far
 less than Keras' random-transform layers running inside every training step on the same cores.
@@ -21,6 +21,9 @@ from .runtime import import_tensorflow
 
 import_tensorflow()
 import keras  # noqa: E402
+
+from .layers import FastBatchNormalization  # noqa: E402  (moved; re-exported for notebook 02)
+from .training import EpochTimer, last_gap  # noqa: E402  (moved; re-exported for notebook 02)
 
 
 def random_crop_flip(x: np.ndarray, rng: np.random.Generator, pad: int = 4, flip: bool = True) -> np.ndarray:
@@ -81,17 +84,6 @@ class AugmentedImages(keras.utils.PyDataset):
         return self._epoch_x[s], self._epoch_y[s]
 
 
-class EpochTimer(keras.callbacks.Callback):
-    """Adds ``seconds`` (wall time of the epoch's training and validation) to each epoch's logs."""
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._start = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        if logs is not None:
-            logs["seconds"] = time.perf_counter() - self._start
-
-
 @dataclass
 class Rung:
     """One trained rung of the ladder and its headline numbers."""
@@ -113,14 +105,6 @@ class Rung:
         gap = "" if self.gap is None else f", train-val gap {100 * self.gap:.1f} points"
         return (f"Rung({self.name!r}: test accuracy {100 * self.test_accuracy:.2f}%{gap}, "
                 f"{self.epochs} epochs in {self.seconds:.0f} s)")
-
-
-def last_gap(history: dict, metric: str = "accuracy", epoch: int | None = None) -> float | None:
-    """Training minus validation ``metric`` at ``epoch`` (1-based; default the last); None without validation."""
-    if f"val_{metric}" not in history:
-        return None
-    i = -1 if epoch is None else epoch - 1
-    return float(history[metric][i] - history[f"val_{metric}"][i])
 
 
 def train_rung(name: str, model, train, test, *, epochs: int, batch_size: int = 128,
@@ -160,59 +144,6 @@ def flip_tta_predict(model, x, batch_size: int = 1000) -> np.ndarray:
     p = model.predict(x, batch_size=batch_size, verbose=0)
     p_mirror = model.predict(x[:, :, ::-1], batch_size=batch_size, verbose=0)
     return (p + p_mirror) / 2
-
-
-@keras.saving.register_keras_serializable(package="cnncourse")
-class FastBatchNormalization(keras.layers.Layer):
-    """``BatchNormalization`` over the last axis, computed by TensorFlow's fused kernel.
-
-    Same maths and weights as ``keras.layers.BatchNormalization`` (gamma, beta, moving mean and
-    variance; the last two non-trainable), but one ``FusedBatchNormV3`` op instead of Keras 3's
-    separate mean, variance and normalise ops: on a 2-core CPU, a small VGG with it after every
-    convolution trained almost as fast as without. The statistics and weights stay float32 under
-    mixed precision (``autocast=False``); inputs of rank 4 (images, channels last) only. The
-    default momentum is 0.9 rather than Keras' 0.99, so the moving averages settle within the
-    few hundred steps of a short run.
-    """
-
-    def __init__(self, momentum: float = 0.9, epsilon: float = 1e-3, **kwargs):
-        super().__init__(autocast=False, **kwargs)
-        self.momentum, self.epsilon = float(momentum), float(epsilon)
-
-    def build(self, input_shape):
-        if len(input_shape) != 4:
-            raise ValueError(f"FastBatchNormalization expects (batch, height, width, channels), got {input_shape}")
-        c = (int(input_shape[-1]),)
-        self.gamma = self.add_weight(shape=c, initializer="ones", name="gamma")
-        self.beta = self.add_weight(shape=c, initializer="zeros", name="beta")
-        self.moving_mean = self.add_weight(shape=c, initializer="zeros", name="moving_mean", trainable=False)
-        self.moving_variance = self.add_weight(shape=c, initializer="ones", name="moving_variance",
-                                               trainable=False)
-
-    def call(self, x, training=False):
-        tf = import_tensorflow()
-        f32 = tf.float32
-        x = tf.cast(x, self.compute_dtype)  # the fused kernel takes float32, bfloat16 or float16 inputs
-        gamma, beta = tf.cast(self.gamma.value, f32), tf.cast(self.beta.value, f32)
-        if training:
-            empty = tf.constant([], tf.float32)
-            y, mean, variance = tf.raw_ops.FusedBatchNormV3(
-                x=x, scale=gamma, offset=beta, mean=empty, variance=empty, epsilon=self.epsilon,
-                is_training=True)[:3]
-            m = self.momentum
-            self.moving_mean.assign(m * tf.cast(self.moving_mean.value, f32) + (1 - m) * mean)
-            self.moving_variance.assign(m * tf.cast(self.moving_variance.value, f32) + (1 - m) * variance)
-            return y
-        return tf.raw_ops.FusedBatchNormV3(
-            x=x, scale=gamma, offset=beta, mean=tf.cast(self.moving_mean.value, f32),
-            variance=tf.cast(self.moving_variance.value, f32), epsilon=self.epsilon,
-            is_training=False)[0]
-
-    def compute_output_shape(self, input_shape):
-        return input_shape
-
-    def get_config(self):
-        return {**super().get_config(), "momentum": self.momentum, "epsilon": self.epsilon}
 
 
 __all__ = ["FastBatchNormalization", "random_crop_flip", "AugmentedImages", "EpochTimer", "Rung", "last_gap",

@@ -1,13 +1,26 @@
-"""The ``cnncourse`` command: ``info``, ``run`` and ``data`` (see ``cnncourse --help``)."""
+"""The ``cnncourse`` command: ``lab``, ``info``, ``run`` and ``data`` (see ``cnncourse --help``).
+
+A user error or an environment problem (a bad setting, a missing or damaged file, a full or
+read-only disk, an unreachable mirror) is one ``error:`` line saying what is wrong and what to do,
+exit status 1; usage errors exit with 2. ``--debug`` (or ``CNNCOURSE_DEBUG=1``) shows the traceback.
+"""
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import os
+import re
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
-from . import paths, profiles
+from . import fileio, paths, profiles
+from .errors import CourseError
+
+DEBUG_ENV = "CNNCOURSE_DEBUG"
 
 
 def cmd_info(args) -> int:
@@ -18,7 +31,7 @@ def cmd_info(args) -> int:
     print(cfg.banner)
     print(runtime.python_info())
     print(f"data folder: {paths.data_dir()}")
-    print(f"mirror ({'CNNCOURSE_MIRROR'}): {paths.mirror() or 'not set (downloads from the official sources)'}")
+    print(f"mirror ({paths.MIRROR_ENV}): {paths.mirror() or 'not set (downloads from the official sources)'}")
     print(f"results folder: {paths.results_dir(cfg.profile)}")
     data_cli.print_status()
     return 0
@@ -31,14 +44,48 @@ def default_notebooks() -> list[Path]:
     return sorted((root / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
 
+def notebook_problem(path: Path) -> str | None:
+    """Why ``path`` cannot be run as a notebook, or None."""
+    import nbformat
+    try:
+        nbformat.read(path, as_version=4)
+    except OSError as e:
+        return f"{path} cannot be read ({e.strerror})"
+    except UnicodeDecodeError:
+        return f"{path} is not a Jupyter notebook (not UTF-8 text)"
+    except Exception as e:  # noqa: BLE001 -- NotJSONError, schema and version errors: all mean "not a notebook"
+        reason = "not JSON" if "JSON" in type(e).__name__ or "JSON" in str(e)[:40] else \
+            (str(e).strip().splitlines() or [type(e).__name__])[0][:100]
+        return f"{path} is not a Jupyter notebook ({reason})"
+    return None
+
+
+def check_writable(path: Path) -> None:
+    """Raise the OSError (naming ``path``) if no file can be created beside it, before hours of execution."""
+    probe = fileio.temp_path(path)
+    try:
+        with open(probe, "x"):
+            pass
+    except OSError as e:
+        raise OSError(e.errno, e.strerror, str(path)) from e
+    probe.unlink()
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
 def execute_notebook(path: Path, timeout: int) -> tuple[bool, float, str]:
-    """Execute ``path`` in its own folder with nbclient; write it back in place only if it ran clean."""
+    """Execute ``path`` in its own folder with nbclient; write it back in place only if it ran clean.
+
+    Both the executed notebook and a failed run's copy are written to a temporary file and renamed:
+    a full disk leaves the notebook as it was.
+    """
     import nbclient
     import nbformat
 
     nb = nbformat.read(path, as_version=4)
     kernel = nb.metadata.get("kernelspec", {}).get("name", "python3")
-    client = nbclient.NotebookClient(nb, timeout=timeout, kernel_name=kernel,
+    client = nbclient.NotebookClient(nb, timeout=timeout, kernel_name=kernel, store_widget_state=True,
                                      resources={"metadata": {"path": str(path.parent)}})
     start = time.perf_counter()
     try:
@@ -46,38 +93,64 @@ def execute_notebook(path: Path, timeout: int) -> tuple[bool, float, str]:
     except Exception as exc:  # nbclient raises CellExecutionError, timeouts, dead kernels...
         seconds = time.perf_counter() - start
         failed = path.with_name(path.stem + ".failed.ipynb")
-        nbformat.write(nb, failed)
-        first_line = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        write_notebook(nb, failed)
+        text = _ANSI.sub("", str(exc)).strip()
+        first_line = text.splitlines()[-1] if text else type(exc).__name__
         return False, seconds, f"{first_line} (executed copy kept in {failed.name}; {path.name} left untouched)"
     seconds = time.perf_counter() - start
-    nbformat.write(nb, path)
+    write_notebook(nb, path)
     return True, seconds, "ok"
+
+
+def write_notebook(nb, path: Path) -> None:
+    import nbformat
+    text = nbformat.writes(nb)
+    fileio.write_text_atomic(path, text if text.endswith("\n") else text + "\n")
+
+
+@contextlib.contextmanager
+def recording_results():
+    """``CNNCOURSE_RECORD_RESULTS=1`` while ``cnncourse run`` executes notebooks: its kernels inherit it and
+    record into ``results/<profile>/`` (an interactive run records into ``results/interactive/<profile>/``).
+    Restored afterwards, so a caller in the same process keeps its environment."""
+    previous = os.environ.get(paths.RECORD_ENV)
+    os.environ[paths.RECORD_ENV] = "1"
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(paths.RECORD_ENV, None)
+        else:
+            os.environ[paths.RECORD_ENV] = previous
 
 
 def cmd_run(args) -> int:
     from . import results
 
     profile = args.profile or profiles.current_name()
-    if profile not in profiles.PROFILES:
-        print(f"unknown profile {profile!r}; choose one of {', '.join(profiles.PROFILES)}", file=sys.stderr)
-        return 2
-    os.environ[profiles.ENV_VAR] = profile  # the kernels inherit it
+    os.environ[profiles.ENV_VAR] = profile  # the kernels inherit it (and the absolute data folder)
     notebooks = [Path(p) for p in args.notebooks] or default_notebooks()
     missing = [str(p) for p in notebooks if not p.is_file()]
     if missing:
-        print(f"no such notebook: {', '.join(missing)}", file=sys.stderr)
+        print(f"error: no such notebook: {', '.join(missing)}", file=sys.stderr)
         return 2
-    timings, ok_all = {}, True
+    problems = [problem for nb in notebooks if (problem := notebook_problem(nb))]
+    if problems:
+        for problem in problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return 2
     for nb in notebooks:
-        print(f"running {nb} (profile={profile}) ...", flush=True)
-        ok, seconds, message = execute_notebook(nb.resolve(), args.timeout)
-        timings[nb.stem] = seconds
-        ok_all &= ok
-        print(f"  {'done' if ok else 'FAILED'} in {seconds:.0f} s: {message}", flush=True)
-    summary = paths.results_dir(profile) / "SUMMARY.md"
-    summary.parent.mkdir(parents=True, exist_ok=True)
-    text = results.summary_markdown(profile, timings)
-    summary.write_text(text)
+        check_writable(nb.resolve())
+    timings, ok_all = {}, True
+    with recording_results():
+        for nb in notebooks:
+            print(f"running {nb} (profile={profile}) ...", flush=True)
+            ok, seconds, message = execute_notebook(nb.resolve(), args.timeout)
+            timings[nb.stem] = seconds
+            ok_all &= ok
+            print(f"  {'done' if ok else 'FAILED'} in {seconds:.0f} s: {message}", flush=True)
+        summary = paths.results_dir(profile) / "SUMMARY.md"
+        fileio.write_text_atomic(summary, results.summary_markdown(profile, timings))
     print(f"\n{'notebook':<40} {'seconds':>8}")
     for stem, seconds in timings.items():
         print(f"{stem:<40} {seconds:>8.0f}")
@@ -85,11 +158,215 @@ def cmd_run(args) -> int:
     return 0 if ok_all else 1
 
 
+# ---------------------------------------------------------------- cnncourse lab
+
+LAB_DESCRIPTION = """\
+Start JupyterLab on the course's notebooks and print the address to open.
+
+The kernel: the notebooks ask for the kernel `python3`. cnncourse lab runs JupyterLab as
+`python -m jupyterlab` with the very Python that runs cnncourse, and JupyterLab's built-in
+`python3` kernel is the Python that runs JupyterLab: so the notebooks run in this environment
+(with TensorFlow and cnncourse), whichever `jupyter` comes first on PATH. A `python3` kernel
+installed elsewhere that points at another Python is reported.
+
+The folder: the checkout's notebooks/ (or NOTEBOOK's folder); NOTEBOOK is opened in it. It may be a
+path, or a notebook of notebooks/ named by its start: `cnncourse lab 01`.
+
+As root (containers, many cloud notebooks) it adds --allow-root, which JupyterLab demands, and
+says so. Every argument after NOTEBOOK goes to JupyterLab unchanged, e.g.
+  cnncourse lab 01 --no-browser --port=8890
+Relative CNNCOURSE_DATA_DIR / CNNCOURSE_RESULTS_DIR are made absolute first, so the kernels
+(which run in the notebooks' folder) use the same folders. Ctrl-C stops JupyterLab.
+"""
+
+_LOCAL_URL = re.compile(r"https?://(?:127\.0\.0\.1|localhost|\[::1\])(?::\d+)?/\S*")
+
+
+def course_notebooks_dir() -> Path | None:
+    """The checkout's notebooks/ folder, or None when cnncourse is installed as a wheel."""
+    root = paths.repo_root()
+    return (root / "notebooks").resolve() if root is not None else None
+
+
+def find_notebook(name: str, folder: Path | None) -> Path:
+    """NOTEBOOK as given: a path, else a notebook of ``folder`` named by its file name or its start (``01``)."""
+    import glob
+
+    given = Path(name).expanduser()
+    if given.exists():
+        return given.resolve()
+    if folder is not None:
+        for candidate in (folder / name, folder / f"{name}.ipynb"):
+            if candidate.is_file():
+                return candidate.resolve()
+        matches = sorted(p for p in folder.glob(f"{glob.escape(name)}*.ipynb") if not p.name.endswith(".failed.ipynb"))
+        if len(matches) == 1:
+            return matches[0].resolve()
+        if matches:
+            raise CourseError(f"{name!r} could be any of {', '.join(m.name for m in matches)}: give more of the name")
+        known = ", ".join(p.name for p in sorted(folder.glob("[0-9][0-9]_*.ipynb")))
+        raise CourseError(f"no notebook {name!r} here or in {folder} (there: {known or 'none'})")
+    raise CourseError(f"no notebook {name!r}: give the path of a notebook")
+
+
+def _is_root() -> bool:
+    return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def _kernel_note() -> str | None:
+    """A warning when the ``python3`` kernel JupyterLab will find is another Python than this one."""
+    try:
+        from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+        spec = KernelSpecManager().get_kernel_spec("python3")
+    except (ImportError, NoSuchKernel, OSError, ValueError):
+        return None
+    exe = spec.argv[0] if spec.argv else ""
+    if exe in {"python", "python3", f"python{sys.version_info[0]}.{sys.version_info[1]}"}:
+        return None  # JupyterLab runs it with its own interpreter: this one
+    try:
+        same = Path(exe).resolve() == Path(sys.executable).resolve()
+    except OSError:
+        same = False
+    if same:
+        return None
+    return (f"warning: the python3 kernel installed in {spec.resource_dir} runs {exe}, not this environment's "
+            f"{sys.executable}: the notebooks may miss TensorFlow or cnncourse. Remove it with "
+            f"`jupyter kernelspec remove python3` (JupyterLab's built-in python3 kernel is then this Python).")
+
+
+def lab_command(notebook: str | None, jupyterlab_args: list[str], *, root: bool | None = None
+                ) -> tuple[list[str], list[str], str | None]:
+    """The JupyterLab command line, the lines to print first, and the URL path of NOTEBOOK (or None)."""
+    from urllib.parse import quote
+
+    folder = course_notebooks_dir()
+    target = find_notebook(notebook, folder) if notebook else None
+    if target is not None and target.is_dir():
+        root_dir, target = target, None
+    elif target is not None:
+        inside = folder is not None and target.is_relative_to(folder)
+        root_dir = folder if inside else target.parent
+    else:
+        root_dir = folder or Path.cwd().resolve()
+    command = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={root_dir}"]
+    notes = [f"JupyterLab on {root_dir}; the notebooks' python3 kernel is {sys.executable} (this environment)"]
+    allowed = any(a.split("=")[0] in ("--allow-root", "--ServerApp.allow_root") for a in jupyterlab_args)
+    if (_is_root() if root is None else root) and not allowed:
+        command.append("--allow-root")
+        notes.append("running as root: adding --allow-root (JupyterLab refuses to start as root without it)")
+    command += jupyterlab_args
+    open_path = None
+    if target is not None:
+        command.append(str(target))
+        open_path = "lab/tree/" + quote(target.relative_to(root_dir).as_posix())
+    notes.append(" ".join(command))
+    return command, notes, open_path
+
+
+def _open_url(line: str, open_path: str | None) -> str | None:
+    """The address to open, from a JupyterLab log line that shows its local URL (None if the line has none)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    match = _LOCAL_URL.search(line)
+    if match is None:
+        return None
+    url = match.group(0)
+    parts = urlsplit(url)
+    if open_path and parts.path.rstrip("/").endswith("/lab"):
+        url = urlunsplit(parts._replace(path=parts.path.rstrip("/") + "/" + open_path.removeprefix("lab/")))
+    return url
+
+
+def run_lab(command: list[str], open_path: str | None) -> int:
+    """Run JupyterLab, pass its log through, print the address to open once it is up; JupyterLab's exit status.
+
+    Ctrl-C in a terminal reaches JupyterLab directly (it asks for confirmation); SIGTERM, or SIGINT
+    without a terminal, is passed on to it. JupyterLab is stopped if this process fails.
+    """
+    import select
+    import subprocess
+
+    proc = subprocess.Popen(command, stderr=subprocess.PIPE)
+
+    def forward(signum, _frame):
+        if proc.poll() is not None:
+            return
+        if signum == signal.SIGINT and sys.stdin is not None and sys.stdin.isatty():
+            return  # the terminal sent it to JupyterLab too
+        proc.send_signal(signum)
+
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        fd, pending, url, announced = proc.stderr.fileno(), b"", None, False
+        while True:
+            # print the address once JupyterLab's start-up messages are through (1 s of quiet)
+            if url and not announced and (os.name == "nt" or not select.select([fd], [], [], 1.0)[0]):
+                print(f"\ncnncourse lab: open {url}\ncnncourse lab: Ctrl-C stops JupyterLab\n", flush=True)
+                announced = True
+                continue
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            sys.stderr.buffer.write(chunk)
+            sys.stderr.buffer.flush()
+            if url is None:
+                *lines, pending = (pending + chunk).split(b"\n")
+                for line in lines:
+                    url = url or _open_url(line.decode("utf-8", "replace"), open_path)
+        return proc.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def cmd_lab(args) -> int:
+    import importlib.util
+
+    if importlib.util.find_spec("jupyterlab") is None:
+        raise CourseError(f"JupyterLab is not installed for {sys.executable}: "
+                          "pip install -e . -c .ci/constraints.txt (in the checkout)")
+    command, notes, open_path = lab_command(args.notebook, args.jupyterlab_args)
+    kernel = _kernel_note()
+    for note in [*notes, *([kernel] if kernel else [])]:
+        print(f"cnncourse lab: {note}", flush=True)
+    return run_lab(command, open_path)
+
+
+def split_lab_args(argv: list[str]) -> tuple[list[str], list[str]]:
+    """``lab [NOTEBOOK] ARGS...``: everything after NOTEBOOK is JupyterLab's, options included."""
+    if not argv or argv[0] != "lab":
+        return argv, []
+    ours = argv[:1]
+    rest = argv[1:]
+    if rest and (not rest[0].startswith("-") or rest[0] in ("-h", "--help")):
+        ours.append(rest.pop(0))
+    return ours, rest
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .data import cli as data_cli
 
     parser = argparse.ArgumentParser(prog="cnncourse", description="Helpers for the cnncourse notebooks.")
+    parser.add_argument("--debug", action="store_true",
+                        help=f"show the traceback of an error (also: {DEBUG_ENV}=1; allowed anywhere on the line)")
     sub = parser.add_subparsers(dest="command", required=True)
+    lab = sub.add_parser("lab", help="start JupyterLab on the course's notebooks, with this environment as the kernel",
+                         description=LAB_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    lab.add_argument("notebook", nargs="?", metavar="NOTEBOOK",
+                     help="a notebook to open: a path, or the start of a name in notebooks/ (e.g. 01)")
+    lab.add_argument("jupyterlab_args", nargs="*", metavar="JUPYTERLAB_ARG",
+                     help="passed to JupyterLab unchanged (e.g. --no-browser --port=8890)")
+    lab.set_defaults(func=cmd_lab)
     info = sub.add_parser("info", help="print the runtime banner and which datasets are present where")
     info.set_defaults(func=cmd_info)
     run = sub.add_parser("run", help="execute notebooks headless, in place, and write results/<profile>/SUMMARY.md")
@@ -101,9 +378,121 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# ---------------------------------------------------------------- errors as messages
+
+def _under(path: Path, base: Path | None) -> bool:
+    if base is None:
+        return False
+    try:
+        path.resolve().relative_to(base.resolve())
+    except (ValueError, OSError):
+        return False
+    return True
+
+
+def _fix_for(path: Path | None) -> str:
+    if path is not None and _under(path, paths.data_dir_path()):
+        return f"set {paths.DATA_ENV} to a folder you can write to"
+    if path is not None and _under(path, paths.results_base()):
+        return f"set {paths.RESULTS_ENV} to a folder you can write to"
+    if path is not None and path.suffix == ".ipynb":
+        return "copy the notebooks to a folder you can write to and run them there"
+    return "use a folder you can write to"
+
+
+def describe_os_error(e: OSError) -> str:
+    """One line for a failed file operation: what, where, and what to do."""
+    name = os.fsdecode(e.filename) if isinstance(e.filename, (str, bytes)) else None
+    path = Path(name) if name else None
+    where = f" {path}" if path else ""
+    if e.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+        clean = " (cnncourse data clean removes leftovers of interrupted runs)" \
+            if path and _under(path, paths.data_dir_path()) else ""
+        return (f"no space left on the device writing{where}; it was left as it was. "
+                f"Free some space{clean} and try again.")
+    if e.errno == errno.EROFS:
+        return f"{path or 'the folder'} is on a read-only file system: {_fix_for(path)}."
+    if e.errno in (errno.EACCES, errno.EPERM):
+        return f"permission denied:{where}: {_fix_for(path)}."
+    return f"{e.strerror or type(e).__name__}:{where}"
+
+
+def user_message(e: BaseException) -> str | None:
+    """The one-line message for an error the user can fix, or None for a bug (shown as a traceback)."""
+    if isinstance(e, CourseError):
+        return str(e)
+    if isinstance(e, OSError) and e.errno is not None:
+        return describe_os_error(e)
+    return None
+
+
+class _Terminated(BaseException):
+    """SIGTERM, raised where the process is, so that ``finally`` blocks remove temporary files."""
+
+
+@contextlib.contextmanager
+def _sigterm_unwinds():
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise _Terminated()
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def prepare_environment() -> None:
+    """Check the settings every command depends on, and make relative folders absolute once."""
+    from . import runtime
+    from .data import download
+
+    paths.absolutize_env()
+    profiles.current_name()
+    runtime.precision_override()
+    m = download.mirror()
+    if m is not None and m.folder is not None and not Path(os.path.expanduser(m.setting)).is_absolute() \
+            and not m.setting.startswith("file://"):
+        os.environ[paths.MIRROR_ENV] = str(m.folder)  # kernels run elsewhere: give them the folder found here
+
+
+def split_debug(argv: list[str] | None) -> tuple[list[str], bool]:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv or os.environ.get(DEBUG_ENV, "").strip().lower() in ("1", "true", "yes")
+    return [a for a in argv if a != "--debug"], debug
+
+
+def dispatch(func, args, *, debug: bool = False) -> int:
+    """Run a command: a user error or environment problem becomes one ``error:`` line and exit status 1."""
+    try:
+        with _sigterm_unwinds():
+            prepare_environment()
+            return func(args)
+    except _Terminated:
+        print("cnncourse: stopped (SIGTERM)", file=sys.stderr)
+        return 128 + signal.SIGTERM
+    except KeyboardInterrupt:
+        print("cnncourse: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:
+        message = None if debug else user_message(e)
+        if message is None:
+            raise
+        print(f"error: {message}", file=sys.stderr)
+        return 1
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv, debug = split_debug(argv)
+    argv, jupyterlab_args = split_lab_args(argv)
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    if args.command == "lab":
+        args.jupyterlab_args = jupyterlab_args
+    return dispatch(args.func, args, debug=debug)
 
 
 if __name__ == "__main__":

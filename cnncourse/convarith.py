@@ -314,14 +314,61 @@ def kernel(name: str) -> np.ndarray:
         raise ValueError(f"unknown kernel {name!r}; known: {', '.join(KERNELS)}") from None
 
 
-def kernel_kind(k: np.ndarray) -> str:
-    """What a kernel does, judged by the sum of its weights."""
-    total = float(np.sum(k))
-    if np.allclose(total, 0, atol=1e-6):
-        return "sum 0: flat regions give 0, so it responds to changes (edges, texture)"
-    if np.all(np.asarray(k) >= 0):
-        return f"sum {total:.3g}, all weights >= 0: a weighted average (blur)"
-    return f"sum {total:.3g}: keeps the brightness, with some weights < 0 (sharpen, emboss)"
+# Weights typed by hand are rounded (nine times 0.111 is 0.999): sums this close to 0 or 1 count as 0 or 1.
+SUM_TOLERANCE = 5e-3
+
+
+def is_difference_kernel(k) -> bool:
+    """Weights summing to 0: a flat region gives 0, so the kernel responds only to changes (edges, texture)."""
+    return abs(float(np.sum(np.asarray(k, dtype=np.float64)))) <= SUM_TOLERANCE
+
+
+def kernel_kind(k) -> str:
+    """What a kernel does to a photo, judged from its weights (the kernel explorer's caption).
+
+    The sum of the weights is what the kernel does to a flat region: brightness ``b`` comes out as
+    ``sum x b``. So:
+
+    - sum 0: flat regions give 0: an edge / difference detector;
+    - sum 1, every weight >= 0: a weighted average of the neighbourhood, a blur (all the weight on
+      one pixel: the photo unchanged, or shifted if that pixel is off the centre);
+    - sum 1, some weights < 0: sharpening (emboss is one);
+    - any other sum: brightens (sum > 1) or darkens (0 < sum < 1) by that factor, or inverts the
+      brightness (sum < 0); on top, weights of one sign blur and weights of both signs sharpen.
+    """
+    w = np.asarray(k, dtype=np.float64)
+    total = float(w.sum())
+    negative = bool(np.any(w < 0))
+    nonzero = np.flatnonzero(np.abs(w) > SUM_TOLERANCE)
+    centre = w.ndim == 2 and w.shape[0] % 2 == 1 and w.shape[1] % 2 == 1 and nonzero.size == 1 \
+        and tuple(int(i) for i in np.unravel_index(nonzero[0], w.shape)) == (w.shape[0] // 2, w.shape[1] // 2)
+    if is_difference_kernel(w):
+        return "sum 0: an edge / difference detector (flat regions give 0; it responds where the brightness changes)"
+    if abs(total - 1) <= SUM_TOLERANCE:
+        if negative:
+            return ("sum 1 with weights < 0: sharpening (flat regions keep their brightness, differences from "
+                    "the neighbours are exaggerated)")
+        if centre:
+            return "sum 1, all the weight on the centre pixel: the photo unchanged (identity)"
+        if nonzero.size == 1:
+            return "sum 1, all the weight on one pixel off the centre: the photo shifted by one pixel"
+        return ("sum 1, all weights >= 0: a weighted average of the neighbourhood (blur); flat regions keep "
+                "their brightness")
+    factor = f"{total:.3g}"
+    if total > 1:
+        effect = f"brightens {factor}x (flat regions come out {factor} times as bright; above 1 shows as white)"
+    elif total > 0:
+        effect = f"darkens to {factor}x (flat regions come out at {factor} times their brightness)"
+    else:
+        effect = (f"inverts the brightness, scaled by {factor} (flat regions come out below 0, "
+                  "shown as black)")
+    if nonzero.size == 1:
+        extra = "" if centre else ", and shifts the photo by one pixel"
+    elif negative and np.any(w > 0):
+        extra = ", and sharpens (weights of both signs)"
+    else:
+        extra = ", and blurs (a weighted average)"
+    return f"sum {factor}: {effect}{extra}"
 
 
 # --------------------------------------------------------------------------- photos
@@ -351,6 +398,7 @@ __all__ = [
     "SLIDE_BATCH_SIZE",
     "SLIDE_EXAMPLE",
     "SLIDE_FIGURES",
+    "SUM_TOLERANCE",
     "ConvLayer",
     "Remedy",
     "conv_output_length",
@@ -360,6 +408,7 @@ __all__ = [
     "dtype_bytes",
     "format_bytes",
     "gigabytes",
+    "is_difference_kernel",
     "kernel",
     "kernel_kind",
     "megabytes",

@@ -1,13 +1,26 @@
-"""Atomic file writes shared by the data layer and the results recorder.
+"""Atomic file writes for everything the course writes that a user cares about.
 
-A reader (a notebook, a killed-and-restarted run) must never see half a file: write to a hidden
-temporary name beside the target, then rename over it.
+Executed notebooks, recorded results, caches, prepared splits, converted weights and saved models:
+a reader (a notebook, a killed-and-restarted run) must never see half a file, and a full disk must
+never leave a truncated file where a good one was. So every write goes to a hidden temporary name
+in the same folder and is renamed over the target only once it is complete and flushed.
+
+- ``atomic_write(path, "w")``: a file object to write to; renamed into place when the block ends.
+- ``atomic_path(path)``: a temporary path (same suffix) for libraries that write by file name,
+  e.g. ``with atomic_path(p) as tmp: model.save(tmp)``.
+- ``write_text_atomic``, ``write_bytes_atomic``, ``write_json_atomic``: the one-call forms.
+
+A failed write removes its temporary file and leaves the target as it was; an ``OSError`` raised
+while writing (``ENOSPC``, ``EROFS``...) names the target file, so messages can say which file.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
+import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 
@@ -19,16 +32,82 @@ def temp_path(final: Path, suffix: str = ".tmp") -> Path:
     return final.with_name(f".{final.name}.pid{os.getpid()}.{secrets.token_hex(4)}{suffix}")
 
 
+def _target(path: Path) -> Path:
+    path = Path(path)
+    return path.resolve() if path.is_symlink() else path  # replace the file a link points to, not the link
+
+
+def _named(e: OSError, path: Path, tmp: Path) -> OSError:
+    """``e`` naming ``path`` where it names no file (a failed write()) or the temporary file."""
+    unnamed = e.filename is None or os.fsdecode(e.filename) == str(tmp)
+    if unnamed and e.errno is not None:
+        return OSError(e.errno, e.strerror or os.strerror(e.errno), str(path))
+    return e
+
+
+def _install(tmp: Path, path: Path) -> None:
+    with contextlib.suppress(OSError):  # keep the permissions of the file being replaced
+        os.chmod(tmp, stat.S_IMODE(path.stat().st_mode))
+    os.replace(tmp, path)
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike, *, mkdir: bool = True) -> Iterator[Path]:
+    """A temporary path beside ``path`` (same suffix) to write to; renamed over ``path`` on success."""
+    path = _target(Path(path))
+    if mkdir:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temp_path(path, suffix=path.suffix or ".tmp")
+    try:
+        yield tmp
+        if tmp.is_dir():
+            os.replace(tmp, path)
+        else:
+            _install(tmp, path)
+    except OSError as e:
+        _discard(tmp)
+        named = _named(e, path, tmp)
+        if named is e:
+            raise
+        raise named from e
+    except BaseException:
+        _discard(tmp)
+        raise
+
+
+def _discard(tmp: Path) -> None:
+    if tmp.is_dir() and not tmp.is_symlink():
+        import shutil
+        shutil.rmtree(tmp, ignore_errors=True)
+    else:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | os.PathLike, mode: str = "w", *, encoding: str | None = "utf-8") -> Iterator:
+    """An open file (``mode`` ``"w"`` or ``"wb"``) whose content replaces ``path`` when the block ends."""
+    if mode not in ("w", "wb"):
+        raise ValueError(f"atomic_write writes whole files: mode 'w' or 'wb', not {mode!r}")
+    binary = mode == "wb"
+    with atomic_path(path) as tmp, open(tmp, "xb" if binary else "x", encoding=None if binary else encoding) as f:
+        yield f
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:
+    with atomic_write(path, "wb") as f:
+        f.write(data)
+    return Path(path)
+
+
+def write_text_atomic(path: str | os.PathLike, text: str, *, encoding: str = "utf-8") -> Path:
+    with atomic_write(path, "w", encoding=encoding) as f:
+        f.write(text)
+    return Path(path)
+
+
 def write_json_atomic(path: Path, data, *, indent: int = 1, sort_keys: bool = True) -> Path:
     """Write JSON through a temporary file and a rename, so readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temp_path(path)
-    try:
-        with open(tmp, "x") as f:
-            json.dump(data, f, indent=indent, sort_keys=sort_keys)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
+    return write_text_atomic(path, json.dumps(data, indent=indent, sort_keys=sort_keys) + "\n")

@@ -77,15 +77,57 @@ def learning_curves(histories, metric: str = "accuracy", title: str | None = Non
     return _finish(fig, show)
 
 
+def curves_grid(histories, metric: str = "accuracy", ncols: int = 4, size: float = 3.2, title: str | None = None,
+                show: bool = True):
+    """Small multiples: one panel per run (``{name: History}``), training solid, validation dashed.
+
+    All panels share both axes, so runs compare at a glance without a crowded legend; each panel's
+    title gives the best validation epoch (lowest ``val_loss``) and the validation ``metric`` there.
+    """
+    runs = _named_histories(histories)
+    n = len(runs)
+    ncols = max(1, min(ncols, n))
+    nrows = int(np.ceil(n / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * size, nrows * size * 0.8), sharex=True, sharey=True,
+                             squeeze=False)
+    for ax in axes.flat[n:]:
+        ax.axis("off")
+    for k, (ax, (name, h)) in enumerate(zip(axes.flat, runs.items())):
+        epochs = np.arange(1, len(h[metric]) + 1)
+        ax.plot(epochs, h[metric], color="C0", label="train")
+        heading = name
+        if f"val_{metric}" in h:
+            ax.plot(epochs, h[f"val_{metric}"], color="C1", ls="--", label="validation")
+            if "val_loss" in h:
+                best = best_epoch(h)
+                ax.plot(best, h[f"val_{metric}"][best - 1], "o", color="C1", ms=6)
+                heading = f"{name}\nbest epoch {best}: val {metric} {h[f'val_{metric}'][best - 1]:.3f}"
+        ax.set_title(heading, fontsize=9)
+        ax.grid(alpha=0.3)
+        if k % ncols == 0:
+            ax.set_ylabel(metric)
+        if k >= n - ncols:
+            ax.set_xlabel("epoch")
+        if k == 0:
+            ax.legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
+    return _finish(fig, show)
+
+
 def image_grid(images, labels=None, class_names=None, predictions=None, ncols: int = 8,
                size: float = 1.6, show: bool = True):
-    """Images with their labels; with ``predictions``, wrong ones get a red title "pred (true)"."""
+    """Images with their labels; with ``predictions``, wrong ones get a red title "pred (true)".
+
+    ``labels`` are class indices (named through ``class_names``) or ready-made title strings."""
     images = np.asarray(images)
     n = len(images)
     nrows = max(1, int(np.ceil(n / ncols)))
     fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * size, nrows * size * 1.15), squeeze=False)
 
     def name(i):
+        if isinstance(i, str):  # a ready-made title
+            return i
         i = int(np.ravel(i)[0]) if np.ndim(i) else int(i)
         return class_names[i] if class_names is not None else str(i)
 

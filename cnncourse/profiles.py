@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 
+from .errors import SettingError
+
 ENV_VAR = "CNNCOURSE_PROFILE"
 DEFAULT = "class"
 
@@ -19,6 +21,16 @@ PROFILES: dict[str, dict[str, dict]] = {
     "quick": {
         "data": {"cats_vs_dogs_split": (100, 50, 50)},
         "01_conv_basics": {"photo_size": 128},
+        "03_cats_vs_dogs": {
+            "image_size": 96, "batch_size": 32, "learning_rate": 1e-4, "epochs": 2, "augmented_epochs": 2,
+            "patience": 4, "cpu_image_size": 160, "cpu_epochs": 2, "cpu_learning_rate": 1e-3,
+            "cpu_weight_decay": 0.05,
+        },
+        "04_transfer_learning": {
+            "image_size": 224, "batch_size": 32, "head_epochs": 5, "frozen_epochs": 1, "finetune_epochs": 1,
+            "unfreeze_blocks": ("block6", "block7", "top_"), "finetune_learning_rate": 5e-5,
+            "cifar_train_images": 500, "cifar_test_images": 200,
+        },
         "02_cifar10_overfitting": {
             "rung_train_images": 2_000, "batch_size": 32,
             "rung_epochs": {"baseline": 2, "dropout": 2, "batchnorm": 2, "augmentation": 2},
@@ -26,10 +38,27 @@ PROFILES: dict[str, dict[str, dict]] = {
             "final_train_images": 2_048, "final_epochs": 1, "final_batch_size": 256,
             "final_learning_rate": 2e-3, "final_weight_decay": 0.05,
         },
+        "06_architectures": {
+            "init_depth": 20, "init_width": 128, "init_batch": 256, "clip_steps": 120,
+            "epsilon_min": 0.1, "epsilon_max": 8.0, "epsilon_steps": 12, "fgsm_iterations": 5,
+        },
     },
     "class": {
         "data": {"cats_vs_dogs_split": (1_000, 500, 500)},
         "01_conv_basics": {"photo_size": 512},
+        "03_cats_vs_dogs": {
+            # the lecture's convnet and learning rate on 96x96 photos (a sixth of the cost at 224) for at
+            # most 25 epochs; the CPU-designed net at 160x160
+            "image_size": 96, "batch_size": 32, "learning_rate": 1e-4, "epochs": 25, "augmented_epochs": 25,
+            "patience": 4, "cpu_image_size": 160, "cpu_epochs": 25, "cpu_learning_rate": 1e-3,
+            "cpu_weight_decay": 0.05,
+        },
+        "04_transfer_learning": {
+            # EfficientNet-Lite0 at its native 224x224: features once, 2 frozen + 5 fine-tuning epochs
+            "image_size": 224, "batch_size": 32, "head_epochs": 20, "frozen_epochs": 2, "finetune_epochs": 5,
+            "unfreeze_blocks": ("block6", "block7", "top_"), "finetune_learning_rate": 5e-5,
+            "cifar_train_images": 5_000, "cifar_test_images": 1_000,
+        },
         "02_cifar10_overfitting": {
             # rungs: 2,000 training + 500 validation images, small batches so that the baseline
             # overfits within seconds; the final model: all 50,000 images, about 8 minutes
@@ -39,10 +68,27 @@ PROFILES: dict[str, dict[str, dict]] = {
             "final_train_images": 50_000, "final_epochs": 8, "final_batch_size": 256,
             "final_learning_rate": 2e-3, "final_weight_decay": 0.05,
         },
+        "06_architectures": {
+            # init demo: a 50-layer stack of 256 units; 300 full-batch steps for the clipping demo;
+            # 30 epsilons from 0.1 to 8 pixel units for the adversarial search
+            "init_depth": 50, "init_width": 256, "init_batch": 512, "clip_steps": 300,
+            "epsilon_min": 0.1, "epsilon_max": 8.0, "epsilon_steps": 30, "fgsm_iterations": 10,
+        },
     },
     "full": {
         "data": {"cats_vs_dogs_split": (1_000, 500, 500)},
         "01_conv_basics": {"photo_size": 512},
+        "03_cats_vs_dogs": {
+            # the lecture's protocol: 224x224, RMSprop 1e-4, up to 30 / 60 epochs with patience 4
+            "image_size": 224, "batch_size": 32, "learning_rate": 1e-4, "epochs": 30, "augmented_epochs": 60,
+            "patience": 4, "cpu_image_size": 180, "cpu_epochs": 40, "cpu_learning_rate": 1e-3,
+            "cpu_weight_decay": 0.05,
+        },
+        "04_transfer_learning": {
+            "image_size": 224, "batch_size": 32, "head_epochs": 30, "frozen_epochs": 10, "finetune_epochs": 10,
+            "unfreeze_blocks": ("block6", "block7", "top_"), "finetune_learning_rate": 5e-5,
+            "cifar_train_images": 50_000, "cifar_test_images": 10_000,
+        },
         "02_cifar10_overfitting": {
             # the lecture notebook's epochs: 10 baseline, 40 dropout, 60 batch norm, 100 augmentation
             "rung_train_images": 50_000, "batch_size": 128,
@@ -50,6 +96,10 @@ PROFILES: dict[str, dict[str, dict]] = {
             "early_stop_epochs": 100, "patience": 10,
             "final_train_images": 50_000, "final_epochs": 30, "final_batch_size": 256,
             "final_learning_rate": 2e-3, "final_weight_decay": 0.05,
+        },
+        "06_architectures": {
+            "init_depth": 100, "init_width": 512, "init_batch": 1_024, "clip_steps": 1_000,
+            "epsilon_min": 0.1, "epsilon_max": 8.0, "epsilon_steps": 60, "fgsm_iterations": 20,
         },
     },
 }
@@ -74,7 +124,7 @@ def current_name() -> str:
     """The profile selected by ``CNNCOURSE_PROFILE``; a clear error for an unknown name."""
     name = os.environ.get(ENV_VAR, DEFAULT).strip().lower() or DEFAULT
     if name not in PROFILES:
-        raise ValueError(f"{ENV_VAR}={name!r} is not a profile; choose one of {', '.join(PROFILES)}")
+        raise SettingError(f"{ENV_VAR}={name!r} is not a profile; choose one of {', '.join(PROFILES)}")
     return name
 
 

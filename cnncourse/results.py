@@ -1,14 +1,20 @@
 """Headline numbers of a run, recorded beside the figure the lecture reported.
 
 Every notebook: ``record("test_accuracy", 0.83, lecture=0.815)`` while it runs, ``table()`` in its
-last section. Each record rewrites ``results/<profile>/<notebook>.json`` (atomically) with the run's
-wall time so far, so the file always describes the latest run, even one stopped half-way.
-``cnncourse run`` gathers the files into ``results/<profile>/SUMMARY.md``.
+last section. Each record rewrites ``<notebook>.json`` (atomically) in :func:`cnncourse.paths.results_dir`
+with the run's wall time so far, so the file always describes the latest run, even one stopped half-way.
+
+Where: ``cnncourse run`` (the regeneration command; it sets ``CNNCOURSE_RECORD_RESULTS=1`` for its
+kernels) records into ``results/<profile>/`` and gathers the files into ``results/<profile>/SUMMARY.md``;
+a notebook run by hand in JupyterLab (or by nbval) records into the git-ignored
+``results/interactive/<profile>/``, and its ``table()`` reads from there. So only ``cnncourse run
+--profile class`` changes the committed ``results/class/``.
 """
 from __future__ import annotations
 
 import json
 import math
+import sys
 import time
 from pathlib import Path
 
@@ -56,9 +62,20 @@ def record(key: str, value, lecture=None, unit: str | None = None, seed: int | N
 
 
 def load(profile: str) -> dict[str, dict]:
-    """All recorded notebooks of a profile: ``{notebook stem: document}``."""
+    """All recorded notebooks of a profile: ``{notebook stem: document}``; a damaged file is skipped, in one line."""
     folder = paths.results_dir(profile)
-    return {p.stem: json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))}
+    docs = {}
+    for p in sorted(folder.glob("*.json")):
+        try:
+            doc = json.loads(p.read_text())
+            if not isinstance(doc, dict) or not isinstance(doc.get("results"), dict):
+                raise ValueError("no 'results' object")
+        except (OSError, ValueError) as e:
+            print(f"Skipping the damaged results file {p} ({e}); run its notebook again to rewrite it.",
+                  file=sys.stderr)
+            continue
+        docs[p.stem] = doc
+    return docs
 
 
 def table(notebook: str | None = None, profile: str | None = None):

@@ -10,11 +10,13 @@ import contextlib
 import os
 import platform
 import random
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import profiles
+from .errors import SettingError
 
 PRECISION_ENV = "CNNCOURSE_PRECISION"
 POLICIES = ("float32", "mixed_float16", "mixed_bfloat16")
@@ -63,18 +65,50 @@ def read_cpu_flags(cpuinfo: str | Path = "/proc/cpuinfo") -> frozenset:
     return frozenset()
 
 
-def choose_precision(device: Device, override: str | None = None) -> str:
+def precision_override(value: str | None = None) -> str | None:
+    """The policy ``CNNCOURSE_PRECISION`` asks for (None when unset); SettingError for an unknown name."""
+    value = os.environ.get(PRECISION_ENV) if value is None else value
+    value = (value or "").strip().lower()
+    if not value:
+        return None
+    if value not in POLICIES:
+        raise SettingError(f"{PRECISION_ENV}={value!r} is not a precision; choose one of {', '.join(POLICIES)} "
+                           "(or unset it to let setup() choose)")
+    return value
+
+
+def native_precisions(device: Device) -> set[str]:
+    """The policies the hardware runs natively: float16 needs tensor cores (cc >= 7.0), bfloat16
+    needs cc >= 8.0 on GPUs or the bf16 instructions on CPUs."""
+    native = {"float32"}
+    if device.kind == "GPU":
+        cc = device.compute_capability or (0, 0)
+        native |= {"mixed_float16"} if cc >= (7, 0) else set()
+        native |= {"mixed_bfloat16"} if cc >= (8, 0) else set()
+    elif any(flag in device.cpu_flags for flag in BF16_CPU_FLAGS):
+        native.add("mixed_bfloat16")
+    return native
+
+
+def precision_warning(device: Device, precision: str) -> str | None:
+    """One line when ``precision`` (an override) is not native on ``device``, in the banner's terms."""
+    if precision in native_precisions(device):
+        return None
+    default = choose_precision(device)
+    return (f"warning: precision={precision} (from {PRECISION_ENV}) is not native on {device.describe()}: it runs, "
+            f"but slower than precision={default}, which setup() picks here; unset {PRECISION_ENV} to use it")
+
+
+def choose_precision(device: Device, override: str | None = None, *, cpu_bfloat16: bool = True) -> str:
     """mixed_float16 on GPUs with tensor cores (cc >= 7.0), mixed_bfloat16 on CPUs with native
-    bf16, float32 otherwise. ``override`` (from ``CNNCOURSE_PRECISION``) wins when valid."""
+    bf16 (unless ``cpu_bfloat16=False``), float32 otherwise. ``override`` (from ``CNNCOURSE_PRECISION``)
+    wins when valid."""
     if override:
-        override = override.strip().lower()
-        if override not in POLICIES:
-            raise ValueError(f"{PRECISION_ENV}={override!r} is not a precision; choose one of {', '.join(POLICIES)}")
-        return override
+        return precision_override(override)
     if device.kind == "GPU":
         cc = device.compute_capability
         return "mixed_float16" if cc is not None and cc >= (7, 0) else "float32"
-    if any(flag in device.cpu_flags for flag in BF16_CPU_FLAGS):
+    if cpu_bfloat16 and any(flag in device.cpu_flags for flag in BF16_CPU_FLAGS):
         return "mixed_bfloat16"
     return "float32"
 
@@ -142,15 +176,21 @@ def make_banner(versions: dict, device: Device, precision: str, profile: str) ->
 
 
 _CURRENT: Config | None = None
+_WARNED: set = set()  # (precision, device) pairs already warned about in this process
 
 
-def setup(seed: int = 42, notebook: str | None = None, *, verbose: bool = True) -> Config:
+def setup(seed: int = 42, notebook: str | None = None, *, cpu_bfloat16: bool = True, verbose: bool = True) -> Config:
     """Seed Python, numpy and Keras; pick device and precision; read the profile; print a banner.
 
     ``notebook`` names the notebook's section in the profile and where its results are recorded
     (e.g. ``"02_cifar10_overfitting"``); ``CNNCOURSE_NOTEBOOK`` sets it for scripts.
+    ``cpu_bfloat16=False`` keeps float32 on CPUs even where they have bfloat16 instructions: for
+    notebooks whose networks are mostly depthwise convolutions (EfficientNet, MobileNet), which
+    TensorFlow's CPU kernels run slower in bfloat16 than in float32. GPUs are unaffected.
     """
     global _CURRENT
+    profile = profiles.current_name()  # bad settings fail before the slow TensorFlow import
+    override = precision_override()
     import numpy as np
     tf = import_tensorflow()
     import keras
@@ -164,11 +204,10 @@ def setup(seed: int = 42, notebook: str | None = None, *, verbose: bool = True) 
     except ImportError:
         pass
 
-    profile = profiles.current_name()
     device = detect_device(tf)
     if device.kind == "GPU":
         enable_memory_growth(tf)
-    precision = choose_precision(device, os.environ.get(PRECISION_ENV))
+    precision = choose_precision(device, override, cpu_bfloat16=cpu_bfloat16)
     keras.mixed_precision.set_global_policy(precision)
 
     random.seed(seed)
@@ -180,6 +219,10 @@ def setup(seed: int = 42, notebook: str | None = None, *, verbose: bool = True) 
     banner = make_banner(versions, device, precision, profile)
     if verbose:
         print(banner)
+    warning = precision_warning(device, precision) if override else None
+    if warning and (precision, device) not in _WARNED:  # honoured, but said once per process
+        _WARNED.add((precision, device))
+        print(warning, file=sys.stderr)
     _CURRENT = Config(seed, profile, precision, device, notebook,
                       profiles.settings(notebook, profile) if notebook else profiles.Settings(),
                       banner, time.time())

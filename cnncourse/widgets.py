@@ -9,6 +9,13 @@ What the widgets show is computed by plain functions (:func:`conv_report`, :func
 a browser; the widget callbacks only pass the controls' values to them and write the result into
 HTML and Image widgets (no Output widget, so no output capture is involved). ipywidgets is imported
 inside the explorer functions, so importing this module (or the package) never needs it.
+
+Before the kernel runs: an explorer's notebook output carries, beside the live widget, a static
+snapshot of its current state (:func:`conv_snapshot`, :func:`kernel_snapshot`): ``text/html``
+(the report, or the filtered photo as an embedded PNG, and the caption) and a readable ``text/plain``.
+JupyterLab renders widgets only for trusted outputs, and a notebook fresh from git is untrusted, so
+a student scrolling the un-run notebook sees the snapshot instead of ``VBox(children=(...`` text;
+once the cell runs, the live widget replaces it. GitHub, nbviewer and Colab show the snapshot too.
 """
 from __future__ import annotations
 
@@ -95,6 +102,11 @@ def name_for(values) -> str:
     return CUSTOM
 
 
+def kernel_caption(values) -> str:
+    """The kernel explorer's caption: the kernel's name (or ``custom``) and what it does (``kernel_kind``)."""
+    return f"{name_for(values)}: {ca.kernel_kind(values)}"
+
+
 def filter_image(image: np.ndarray, k: np.ndarray) -> np.ndarray:
     """Cross-correlate a grey (H, W) or colour (H, W, C) image with a 2-D kernel, same-size output."""
     image = np.asarray(image, dtype=np.float32)
@@ -115,7 +127,7 @@ def kernel_view(image: np.ndarray, values) -> dict:
     if k.shape != (3, 3) or not np.all(np.isfinite(k)):
         raise ValueError(f"a kernel must be 3x3 finite numbers, got {np.asarray(values).tolist()!r}")
     filtered = filter_image(image, k)
-    edge = np.allclose(k.sum(), 0, atol=1e-6)
+    edge = ca.is_difference_kernel(k)
     if edge:
         limit = float(np.percentile(np.abs(filtered), 99.5)) or 1.0
         shown = np.clip(filtered.mean(axis=-1) if filtered.ndim == 3 else filtered, -limit, limit)
@@ -124,7 +136,7 @@ def kernel_view(image: np.ndarray, values) -> dict:
         shown = np.clip(filtered, 0, 1)
         vmin, vmax, cmap = 0.0, 1.0, "gray"
     return {"kernel": k, "name": name_for(k), "filtered": filtered, "shown": shown, "vmin": vmin, "vmax": vmax,
-            "cmap": cmap, "caption": f"{name_for(k)}: {ca.kernel_kind(k)}"}
+            "cmap": cmap, "caption": kernel_caption(k)}
 
 
 def plot_kernel_view(ax, view: dict, title: str | None = None) -> None:
@@ -172,6 +184,72 @@ def _pre(text: str) -> str:
     return f"<pre style='margin: 0; font-size: 12px'>{html.escape(text)}</pre>"
 
 
+_SNAPSHOT_NOTE = "a static snapshot: run the notebook (Run > Run All Cells) to use it"
+
+
+def _snapshot_html(title: str, body: str) -> str:
+    import html
+
+    return (f"<div class='cnncourse-snapshot' style='border: 1px dashed #999; padding: 6px; max-width: 900px'>"
+            f"<p style='margin: 0 0 4px 0'><b>{html.escape(title)}</b> <i>({html.escape(_SNAPSHOT_NOTE)})</i></p>"
+            f"{body}</div>")
+
+
+def conv_snapshot(values: dict | None = None) -> tuple[str, str]:
+    """The conv explorer as static ``(text/plain, text/html)``: its slider values and :func:`conv_report`."""
+    import html
+
+    v = {**CONV_DEFAULTS, **(values or {})}
+    report = conv_report(**v)
+    settings = ", ".join(f"{key}={value}" for key, value in v.items())
+    text = f"Conv2D arithmetic explorer ({_SNAPSHOT_NOTE})\n{settings}\n\n{report}"
+    body = f"<p style='margin: 0 0 4px 0'><code>{html.escape(settings)}</code></p>{_pre(report)}"
+    return text, _snapshot_html("Conv2D arithmetic explorer", body)
+
+
+def kernel_snapshot(image: np.ndarray, values, png: bytes | None = None) -> tuple[str, str]:
+    """The kernel explorer as static ``(text/plain, text/html)``: the kernel, the picture and the caption.
+
+    ``png`` is the picture already drawn by :func:`kernel_png` for these values (drawn here if None).
+    """
+    import base64
+    import html
+
+    caption = kernel_caption(values)
+    if png is None:
+        png, caption = kernel_png(image, values)
+    rows = [[float(x) for x in row] for row in np.asarray(values, dtype=np.float64)]
+    grid = "\n".join("  ".join(f"{x:>8.4g}" for x in row) for row in rows)
+    text = f"3x3 kernel explorer ({_SNAPSHOT_NOTE})\nkernel {name_for(rows)}:\n{grid}\n{caption}"
+    body = (f"<pre style='margin: 0; font-size: 12px'>kernel {html.escape(name_for(rows))}:\n{html.escape(grid)}</pre>"
+            f"<img src='data:image/png;base64,{base64.b64encode(png).decode('ascii')}' alt='the photo and the "
+            f"filtered photo'>{_pre(caption)}")
+    return text, _snapshot_html("3x3 kernel explorer", body)
+
+
+_BOX_CLASS = None
+
+
+def _explorer_box(children, snapshot):
+    """A VBox whose notebook output adds ``snapshot()``'s static text/plain and text/html to the widget view."""
+    global _BOX_CLASS
+    w = _ipywidgets()
+    if _BOX_CLASS is None:
+        class ExplorerBox(w.VBox):
+            """An explorer: the live widget, plus a static snapshot for frontends that cannot show it."""
+
+            def _repr_mimebundle_(self, **kwargs):
+                data = super()._repr_mimebundle_(**kwargs)
+                if data and getattr(self, "snapshot", None) is not None:
+                    data["text/plain"], data["text/html"] = self.snapshot()
+                return data
+
+        _BOX_CLASS = ExplorerBox
+    box = _BOX_CLASS(children)
+    box.snapshot = snapshot
+    return box
+
+
 def conv_explorer(**defaults):
     """Sliders for one Conv2D layer and a live report (:func:`conv_report`). Returns the widget box.
 
@@ -208,7 +286,8 @@ def conv_explorer(**defaults):
     for c in controls.values():
         c.observe(refresh, names="value")
     refresh()
-    box = w.VBox([w.HTML("<b>Conv2D arithmetic explorer</b>"), *controls.values(), report])
+    box = _explorer_box([w.HTML("<b>Conv2D arithmetic explorer</b>"), *controls.values(), report],
+                        lambda: conv_snapshot({key: c.value for key, c in controls.items()}))
     box.controls, box.report = controls, report
     return box
 
@@ -250,6 +329,7 @@ def kernel_explorer(image: np.ndarray, initial: str = DEFAULT_KERNEL):
     picture = w.Image(format="png")
     caption = w.HTML()
     busy = {"filling": False}
+    drawn = {}  # the values and PNG of the last picture drawn, for the static snapshot
 
     def values():
         return [[cells[3 * i + j].value for j in range(3)] for i in range(3)]
@@ -260,6 +340,7 @@ def kernel_explorer(image: np.ndarray, initial: str = DEFAULT_KERNEL):
         except ValueError as err:
             caption.value = _pre(str(err))
             return
+        drawn.update(values=values(), png=png)
         picture.value = png
         caption.value = _pre(text)
 
@@ -284,7 +365,8 @@ def kernel_explorer(image: np.ndarray, initial: str = DEFAULT_KERNEL):
     for cell in cells:
         cell.observe(edit, names="value")
     draw()
-    box = w.VBox([w.HTML("<b>3x3 kernel explorer</b>"), picker, grid, picture, caption])
+    box = _explorer_box([w.HTML("<b>3x3 kernel explorer</b>"), picker, grid, picture, caption],
+                        lambda: kernel_snapshot(image, drawn["values"], drawn["png"]))
     box.picker, box.cells, box.image, box.caption = picker, cells, picture, caption
     return box
 
@@ -296,11 +378,14 @@ __all__ = [
     "PRECISIONS",
     "conv_explorer",
     "conv_report",
+    "conv_snapshot",
     "filter_image",
     "grid_for",
     "kernel_explorer",
     "kernel_gallery",
+    "kernel_caption",
     "kernel_png",
+    "kernel_snapshot",
     "kernel_view",
     "name_for",
     "plot_kernel_view",

@@ -25,3 +25,6 @@ def pytest_configure(config):
 
     compare_outputs._drops_stderr = True
     IPyNbCell.compare_outputs = compare_outputs
+
+# executed copies that `cnncourse run` keeps when a notebook fails are not lessons to test
+collect_ignore_glob = ["*.failed.ipynb"]

@@ -1,6 +1,7 @@
 """Small archives built on the fly, and a real HTTP server on 127.0.0.1, for the data-layer tests."""
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.server
 import io
@@ -168,12 +169,14 @@ def petimages_zip(path: Path, members: dict[str, tuple[bytes, str]] | None = Non
 
 class Server:
     """``ThreadingHTTPServer`` on 127.0.0.1, port 0, serving ``files``; ``modes[name]`` may be
-    ``"truncate"`` (announce the full length, send half, close) or ``"flaky"`` (truncate once, then serve)."""
+    ``"truncate"`` (announce the full length, send half, close), ``"flaky"`` (truncate once, then
+    serve) or ``"stall"`` (send half, then nothing until the server stops)."""
 
     def __init__(self, files: dict[str, bytes] | None = None, modes: dict[str, str] | None = None):
         self.files = dict(files or {})
         self.modes = dict(modes or {})
         self.hits: list[tuple[str, str]] = []
+        self.stopping = threading.Event()
         server = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -194,6 +197,11 @@ class Server:
                 if not body:
                     return
                 gets = sum(1 for method, n in server.hits if n == name and method == "GET")
+                if mode == "stall":
+                    self.wfile.write(data[: len(data) // 2])
+                    self.wfile.flush()
+                    server.stopping.wait(120)
+                    return
                 if mode == "truncate" or (mode == "flaky" and gets == 1):
                     self.wfile.write(data[: len(data) // 2])
                     self.wfile.flush()
@@ -208,6 +216,7 @@ class Server:
                 self._serve(False)
 
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
@@ -219,8 +228,18 @@ class Server:
         return self
 
     def __exit__(self, *exc):
+        self.stopping.set()
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+@contextlib.contextmanager
+def silent_server():
+    """The URL of a server that accepts connections (the kernel does that) and never answers."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen(16)
+        yield f"http://127.0.0.1:{s.getsockname()[1]}"
 
 
 def snapshot(folder: Path) -> dict[str, tuple[int, int]]:

@@ -183,8 +183,54 @@ def test_named_kernels():
     assert ca.kernel("identity")[1, 1] == 1
     with pytest.raises(ValueError, match="unknown kernel"):
         ca.kernel("nope")
-    assert "edges" in ca.kernel_kind(ca.kernel("vertical edges (sobel x)"))
+    assert "edge" in ca.kernel_kind(ca.kernel("vertical edges (sobel x)"))
     assert "blur" in ca.kernel_kind(ca.kernel("box blur"))
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("identity", "sum 1, all the weight on the centre pixel: the photo unchanged"),
+    ("box blur", "sum 1, all weights >= 0: a weighted average"),
+    ("gaussian blur", "sum 1, all weights >= 0: a weighted average"),
+    ("sharpen", "sum 1 with weights < 0: sharpening"),
+    ("emboss", "sum 1 with weights < 0: sharpening"),
+    ("edges (laplacian)", "sum 0: an edge / difference detector"),
+    ("vertical edges (sobel x)", "sum 0: an edge / difference detector"),
+    ("horizontal edges (sobel y)", "sum 0: an edge / difference detector"),
+])
+def test_kernel_kind_of_every_named_kernel(name, expected):
+    assert ca.kernel_kind(ca.kernel(name)).startswith(expected)
+
+
+@pytest.mark.parametrize("weights, starts, contains, absent", [
+    # sum 4, all >= 0: the photo washes out to white; not "keeps the brightness"
+    ([[0, 1, 0], [1, 0, 1], [0, 1, 0]], "sum 4: brightens 4x", ["white", "blurs"], ["keeps", "average of the"]),
+    # sum 2: brightens 2x, not "a weighted average"
+    ([[2 / 9] * 3] * 3, "sum 2: brightens 2x", ["blurs"], ["weighted average of the", "keeps"]),
+    ([[0, 0, 0], [0, 2, 0], [0, 0, 0]], "sum 2: brightens 2x", [], ["blurs", "sharpens", "average"]),
+    # sum 0.5: darkens
+    ([[1 / 18] * 3] * 3, "sum 0.5: darkens to 0.5x", ["blurs"], ["brightens"]),
+    # sum 4 with negative weights: brightens and sharpens
+    ([[0, -1, 0], [-1, 8, -1], [0, -1, 0]], "sum 4: brightens 4x", ["sharpens"], ["blurs"]),
+    # negative sums invert
+    ([[0, 0, 0], [0, -1, 0], [0, 0, 0]], "sum -1: inverts the brightness", ["black"], ["sharpens", "blurs"]),
+    ([[-1 / 9] * 3] * 3, "sum -1: inverts the brightness", ["blurs"], ["sharpens"]),
+    # sum 0 whatever the pattern
+    ([[1, 0, 0], [0, 0, 0], [0, 0, -1]], "sum 0: an edge / difference detector", [], []),
+    # sum 1, one weight off the centre: a shift
+    ([[0, 0, 0], [1, 0, 0], [0, 0, 0]], "sum 1, all the weight on one pixel off the centre", ["shifted"], []),
+    # weights typed rounded to 3 decimals still count as sum 1
+    ([[0.111] * 3] * 3, "sum 1, all weights >= 0: a weighted average", [], []),
+    # sum 1 with a negative weight: sharpening
+    ([[0, -0.5, 0], [0, 2, 0], [0, -0.5, 0]], "sum 1 with weights < 0: sharpening", [], []),
+])
+def test_kernel_kind_follows_the_sum_and_the_signs(weights, starts, contains, absent):
+    text = ca.kernel_kind(np.array(weights, dtype=np.float32))
+    assert text.startswith(starts), text
+    for word in contains:
+        assert word in text, (word, text)
+    for word in absent:
+        assert word not in text, (word, text)
+    assert ca.is_difference_kernel(weights) == starts.startswith("sum 0:")
 
 
 def test_sobel_kernels_find_the_right_edges():

@@ -1,5 +1,6 @@
 """Archives with '..', absolute paths or escaping links are refused before anything is written."""
 import io
+import re
 import stat
 import tarfile
 import zipfile
@@ -116,3 +117,42 @@ def test_not_an_archive_is_a_clear_error(data_env, tmp_path):
     truncated.write_bytes(full.getvalue()[: len(full.getvalue()) // 2])
     with pytest.raises(DataError, match="not a readable"):
         load_cifar10(source=truncated)
+
+
+def utf8_flagged_zip(path, members):
+    """A zip whose member QQQQ.jpg is renamed to the Latin-1 bytes caf\\xe9.jpg while flagged as UTF-8."""
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+        zf.writestr("PetImages/Cat/QQQQ.jpg", h.jpeg(77))
+    raw = bytearray(path.read_bytes().replace(b"QQQQ.jpg", b"caf\xe9.jpg"))
+    pos = 0
+    while (pos := raw.find(b"PK\x01\x02", pos)) != -1:  # central directory entries: set flag bit 11 (UTF-8)
+        raw[pos + 9] |= 0x08
+        pos += 4
+    path.write_bytes(bytes(raw))
+    return path
+
+
+def test_a_zip_name_flagged_utf8_that_is_not_utf8_is_a_clear_error(data_env, tmp_path):
+    members = {name: data for name, (data, _) in h.pet_members(4).items()}
+    archive = utf8_flagged_zip(tmp_path / "pets.zip", members)
+    message = r"pets.zip is damaged: the member name 'PetImages/Cat/caf\xe9.jpg' is marked as UTF-8 but is not UTF-8"
+    with pytest.raises(DataError, match=re.escape(message)):
+        open_zip(archive)
+    with pytest.raises(DataError, match=re.escape(message)):
+        prepare_cats_vs_dogs((1, 1, 1), source=archive)
+    with pytest.raises(DataError, match=re.escape(message)):
+        list(iter_files(archive))
+
+
+def test_members_over_the_cap_are_not_read(tmp_path, monkeypatch):
+    from cnncourse.data import archives
+    monkeypatch.setattr(archives, "MAX_MEMBER_BYTES", 1 << 20)
+    archive = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("small.txt", b"hello")
+        zf.writestr("zeros.bin", bytes(8 << 20))  # 8 MiB of zeros, 8 kB compressed
+    skipped = []
+    assert list(iter_files(archive, on_skip=lambda *item: skipped.append(item))) == [("small.txt", b"hello")]
+    assert skipped == [("zeros.bin", "too large: 8,388,608 bytes, over the 1 MiB cap")]

@@ -1,5 +1,7 @@
 """Cats vs dogs: split preparation from a tiny PetImages with bad files, kills, and the tf.data datasets."""
 import json
+import os
+import random
 import subprocess
 import sys
 import textwrap
@@ -172,3 +174,38 @@ def test_demo_images_include_cats_dogs_and_other(data_env, pet_zip, monkeypatch)
     assert kinds.count("dog") == 2 and kinds.count("cat") == 3 and kinds.count("other") >= 2
     for key, img in images.items():
         assert img.shape == (50, 60, 3) and img.dtype == np.uint8, key
+
+
+def test_an_extracted_folder_with_a_latin1_file_name_is_prepared(data_env, tmp_path):
+    folder = tmp_path / "PetImages"
+    for cls, offset in (("Cat", 0), ("Dog", 100)):
+        (folder / cls).mkdir(parents=True)
+        for i in range(8):
+            (folder / cls / f"{i}.jpg").write_bytes(h.jpeg(offset + i))
+    with open(os.fsencode(folder / "Cat") + b"/caf\xe9.jpg", "wb") as f:  # a Latin-1 name: not UTF-8
+        f.write(h.jpeg(99))
+    (folder / "Dog" / "8.jpg").write_bytes(h.jpeg(108))  # 9 files per class, every one drawn: the Latin-1 one too
+    report = prepare_cats_vs_dogs((5, 2, 2), source=folder)
+    assert report.dropped == []
+    kept = sorted(p.name for p in report.root.rglob("cat.*.jpg"))
+    assert "cat.caf_.jpg" in kept and len(kept) == 9
+    assert json.loads((report.root / "marker.json").read_text())["source"]["id"].startswith("folder:")
+    assert prepare_cats_vs_dogs((5, 2, 2), source=folder).reused
+
+
+def test_a_member_over_the_size_cap_is_dropped_without_being_read(data_env, tmp_path, monkeypatch):
+    from cnncourse.data import archives
+    monkeypatch.setattr(archives, "MAX_MEMBER_BYTES", 1 << 20)
+    members = h.pet_members(n_good=4)
+    members["PetImages/Cat/big.jpg"] = (bytes(4 << 20), "too large")
+    archive = h.petimages_zip(tmp_path / "pets.zip", members)
+    def drawn_first(seed):  # the draw's order, as pets._build shuffles
+        names = sorted((n for n in members if "/Cat/" in n), key=pets._natural)
+        random.Random(f"{seed}-cat").shuffle(names)
+        return names[0]
+
+    seed = next(s for s in range(1000) if drawn_first(s).endswith("big.jpg"))
+    report = prepare_cats_vs_dogs((2, 1, 1), seed=seed, source=archive)  # the big one is drawn first
+    dropped = {d["file"]: d["reason"] for d in report.dropped}
+    assert dropped["PetImages/Cat/big.jpg"] == "too large: 4,194,304 bytes, over the 1 MiB cap"
+    assert "1 too large" in report.summary()

@@ -141,3 +141,53 @@ def test_a_kill_while_writing_the_cache_leaves_no_cache(data_env, tmp_path):
     (x_train, _), _ = load_cifar10(source=archive)
     assert len(x_train) == 10 and c10.cache_info() is not None
     assert [p.name for p in folder.iterdir()] == ["cifar10.npz"], "the stale temp file is cleaned up"
+
+
+DAMAGES = {
+    "truncated": (lambda b: b[: len(b) // 2], "BadZipFile"),
+    "empty": (lambda b: b"", "EOFError"),
+    "overwritten": (lambda b: b[: len(b) // 2] + b"\xff" * 8 + b[len(b) // 2 + 8:], "Bad CRC-32"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(DAMAGES))
+def test_a_damaged_cache_is_reported_in_one_line_and_rebuilt(data_env, tmp_path, monkeypatch, capsys, kind):
+    from cnncourse.data.cli import print_status
+    arrays = h.cifar_arrays()
+    (tmp_path / "mirror").mkdir()
+    archive = h.cifar_image_archive(tmp_path / "mirror" / "cifar10.tgz", arrays)
+    (tmp_path / "mirror" / "SHA256SUMS").write_text(f"{h.sha256(archive)}  cifar10.tgz\n")
+    monkeypatch.setenv("CNNCOURSE_MIRROR", str(tmp_path / "mirror"))
+    load_cifar10()
+    cache = data_env / "cifar10" / "cifar10.npz"
+    damage, reason = DAMAGES[kind]
+    cache.write_bytes(damage(cache.read_bytes()))
+    capsys.readouterr()
+
+    print_status()  # what `data status` and `info` show, without touching the file
+    out = capsys.readouterr().out
+    assert f"cache   {cache}  DAMAGED (" in out and reason in out and "rebuilt by: cnncourse data fetch cifar10" in out
+    assert c10.cache_info() is None
+
+    (x_train, y_train), _ = load_cifar10()
+    err = capsys.readouterr().err
+    assert err.splitlines()[0].startswith(f"The CIFAR-10 cache {cache} is damaged (") and reason in err.splitlines()[0]
+    assert err.count("is damaged") == 1 and err.splitlines()[0].endswith("; rebuilding it.")
+    assert h.as_pairs(x_train, y_train) == h.as_pairs(*arrays[0])
+    assert c10.cache_info()["train"] == 10, "the cache was rebuilt"
+    assert [p.name for p in cache.parent.iterdir()] == ["cifar10.npz"]
+
+
+def test_members_over_the_size_cap_are_skipped_and_reported(data_env, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(c10.archives, "MAX_MEMBER_BYTES", 100_000)
+    arrays = h.cifar_arrays()
+    archive = tmp_path / "c.tar.gz"
+    with tarfile.open(archive, "w:gz") as tf:
+        for split, (x, y) in zip(("train", "test"), arrays):
+            for i, (img, label) in enumerate(zip(x, y.ravel())):
+                h.add(tf, f"{split}/{CIFAR10_CLASSES[label]}/{i}.png", h.encode(img, "PNG"))
+        h.add(tf, "train/cat/huge.png", bytes(1_000_000))  # never read: it is over the cap
+    (x_train, _), _ = load_cifar10(source=archive)
+    assert len(x_train) == 10
+    err = capsys.readouterr().err
+    assert "Skipped 1 member(s) of c.tar.gz not read: train/cat/huge.png (too large: 1,000,000 bytes" in err

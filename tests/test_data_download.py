@@ -1,6 +1,11 @@
-"""Downloads over real HTTP (127.0.0.1), mirrors, hash checks and the offline error."""
+"""Downloads over real HTTP (127.0.0.1), mirrors, hash checks, stalls, kills and the offline error."""
 import os
+import signal
 import stat
+import subprocess
+import sys
+import time
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -113,8 +118,7 @@ def make_read_only(folder):
 def test_read_only_folder_mirror_is_read_in_place(data_env, tmp_path, monkeypatch):
     arrays = h.cifar_arrays()
     archive = h.cifar_image_archive(tmp_path / "built.tar.gz", arrays, fmt="PNG")
-    mirror = make_mirror(tmp_path / "mirror", {"cifar10-jpeg.tar.gz": archive},
-                         {"cifar10-jpeg.tar.gz": h.sha256(archive)})
+    mirror = make_mirror(tmp_path / "mirror", {"cifar10.tgz": archive}, {"cifar10.tgz": h.sha256(archive)})
     make_read_only(mirror)
     before = h.snapshot(mirror)
     monkeypatch.chdir(tmp_path)
@@ -126,7 +130,7 @@ def test_read_only_folder_mirror_is_read_in_place(data_env, tmp_path, monkeypatc
         for p in [mirror, *mirror.rglob("*")]:
             p.chmod(stat.S_IRWXU)
     assert h.snapshot(mirror) == before, "the mirror was written to"
-    assert located.path == mirror / "cifar10-jpeg.tar.gz" and located.origin.startswith("mirror")
+    assert located.path == mirror / "cifar10.tgz" and located.origin.startswith("mirror")
     assert not (data_env / "downloads").exists(), "a local mirror file must not be copied"
     assert h.as_pairs(x_train, y_train) == h.as_pairs(*arrays[0])
     assert h.as_pairs(x_test, y_test) == h.as_pairs(*arrays[1])
@@ -193,3 +197,180 @@ def test_web_mirror_with_sha256sums(data_env, tmp_path, monkeypatch):
 def test_sha256sums_parser():
     text = "# comment\n" + "a" * 64 + "  x.zip\n" + "B" * 64 + " *y.tar.gz\nnot a line\n"
     assert download.parse_sums(text) == {"x.zip": "a" * 64, "y.tar.gz": "b" * 64}
+
+
+# ---------------------------------------------------------------- a pin always wins
+
+def pin(monkeypatch, name: str, sha: str) -> None:
+    """Pin a test-built file under one of the course's mirror names (as the real file is pinned)."""
+    for dataset, cands in list(download.SOURCES.items()):
+        monkeypatch.setitem(download.SOURCES, dataset, tuple(
+            replace(c, sha256=sha) if c.name == name else c for c in cands))
+
+
+def test_a_web_mirrors_sha256sums_cannot_override_a_pin(data_env, tmp_path, monkeypatch, capsys):
+    genuine = h.petimages_zip(tmp_path / "genuine.zip", h.pet_members(4))
+    pin(monkeypatch, "PetImages-180px.zip", h.sha256(genuine))
+    forged = h.petimages_zip(tmp_path / "forged.zip", h.pet_members(5))
+    files = {"PetImages-180px.zip": forged.read_bytes(),
+             "SHA256SUMS": f"{h.sha256(forged)}  PetImages-180px.zip\n".encode()}
+    with h.Server(files) as server:  # plain HTTP, a mirror vouching for the forged file
+        monkeypatch.setenv("CNNCOURSE_MIRROR", server.url)
+        pinned = f"does not match the pinned hash of PetImages-180px.zip .{h.sha256(genuine)}"
+        with pytest.raises(DataError, match=pinned):
+            download.locate("cats_vs_dogs")
+    assert_no_partial_files(data_env)  # nothing kept, so nothing is trusted later
+    good = make_mirror(tmp_path / "good", {"PetImages-180px.zip": genuine})
+    monkeypatch.setenv("CNNCOURSE_MIRROR", str(good))
+    assert download.locate("cats_vs_dogs").sha256 == h.sha256(genuine)
+
+
+def test_a_file_matching_its_pin_is_used_whatever_sha256sums_says(data_env, tmp_path, monkeypatch, capsys):
+    archive = h.cifar_image_archive(tmp_path / "built.tar.gz", h.cifar_arrays())
+    pin(monkeypatch, "cifar10-jpeg.tar.gz", h.sha256(archive))
+    mirror = make_mirror(tmp_path / "mirror", {"cifar10-jpeg.tar.gz": archive}, {"cifar10-jpeg.tar.gz": "0" * 64})
+    monkeypatch.setenv("CNNCOURSE_MIRROR", str(mirror))
+    (x_train, _), _ = load_cifar10()
+    assert len(x_train) == 10
+    from cnncourse.data.cli import print_status
+    capsys.readouterr()
+    print_status()
+    out = capsys.readouterr().out
+    assert "ok (the pinned hash of cifar10-jpeg.tar.gz); the mirror's SHA256SUMS lists another hash, ignored" in out
+
+
+def test_a_data_folder_copy_that_misses_its_pin_is_ignored_and_replaced(data_env, tmp_path, monkeypatch, capsys):
+    genuine = h.petimages_zip(tmp_path / "genuine.zip", h.pet_members(4))
+    pin(monkeypatch, "PetImages-180px.zip", h.sha256(genuine))
+    (data_env / "downloads").mkdir(parents=True)
+    stale = data_env / "downloads" / "PetImages-180px.zip"
+    stale.write_bytes(b"left by an older version")
+    with h.Server({"PetImages-180px.zip": genuine.read_bytes()}) as server:
+        monkeypatch.setenv("CNNCOURSE_MIRROR", server.url)
+        located = download.locate("cats_vs_dogs")
+    assert located.path == stale and h.sha256(stale) == h.sha256(genuine)
+    assert f"Ignoring {stale}: its SHA-256" in capsys.readouterr().err
+
+
+def test_status_verifies_a_downloaded_file_instead_of_trusting_a_verdict(data_env, tmp_path, monkeypatch, capsys):
+    from cnncourse.data.cli import print_status
+    archive = h.cifar_image_archive(tmp_path / "cifar10.tgz", h.cifar_arrays())
+    files = {"cifar10.tgz": archive.read_bytes(), "SHA256SUMS": f"{h.sha256(archive)}  cifar10.tgz\n".encode()}
+    with h.Server(files) as server:
+        monkeypatch.setenv("CNNCOURSE_MIRROR", server.url)
+        download.locate("cifar10")
+    monkeypatch.delenv("CNNCOURSE_MIRROR")
+    capsys.readouterr()
+    print_status()
+    assert "ok (the hash a mirror's SHA256SUMS listed when it was downloaded)" in capsys.readouterr().out
+    copy = data_env / "downloads" / "cifar10.tgz"
+    data = bytearray(copy.read_bytes())
+    data[100] ^= 0xFF
+    copy.write_bytes(bytes(data))  # same size; the mtime (or inode) changes, so it is hashed again
+    print_status()
+    out = capsys.readouterr().out
+    assert h.sha256(copy) in out and "NOT USED: no known hash" in out
+    with pytest.raises(DataError, match="no known hash"):
+        download.locate("cifar10")
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-8-sig"])
+def test_sha256sums_written_by_powershell_is_read(data_env, tmp_path, monkeypatch, encoding):
+    archive = h.cifar_image_archive(tmp_path / "built.tar.gz", h.cifar_arrays())
+    mirror = make_mirror(tmp_path / "mirror", {"cifar10.tgz": archive})
+    (mirror / "SHA256SUMS").write_bytes(f"{h.sha256(archive).upper()}  cifar10.tgz\r\n".encode(encoding))
+    monkeypatch.setenv("CNNCOURSE_MIRROR", str(mirror))
+    assert download.locate("cifar10").sha256 == h.sha256(archive)
+
+
+# ---------------------------------------------------------------- a mirror that is set is used, or an error
+
+def test_a_mistyped_mirror_folder_is_an_error_at_once(data_env, tmp_path, monkeypatch, official_cifar):
+    path, _ = official_cifar
+    with h.Server({path.name: path.read_bytes()}) as server:
+        h.set_official(monkeypatch, "cifar10", h.sha256(path), server.url + path.name)
+        monkeypatch.setenv("CNNCOURSE_MIRROR", str(tmp_path / "datsets"))
+        with pytest.raises(DataError) as err:
+            load_cifar10()
+        assert server.hits == [], "the official source was tried"
+    assert str(err.value) == (f"CNNCOURSE_MIRROR={tmp_path / 'datsets'} is not a folder (missing). Fix the path, "
+                              "or unset CNNCOURSE_MIRROR to download CIFAR-10 from the official source.")
+
+
+def test_a_mirror_without_the_files_is_an_error_not_a_download(data_env, tmp_path, monkeypatch, official_cifar):
+    path, _ = official_cifar
+    with h.Server({path.name: path.read_bytes()}) as server, h.Server({}) as empty:
+        h.set_official(monkeypatch, "cifar10", h.sha256(path), server.url + path.name)
+        for setting in (str(make_mirror(tmp_path / "empty", {})), empty.url):
+            monkeypatch.setenv("CNNCOURSE_MIRROR", setting)
+            with pytest.raises(DataError, match=r"has none of the CIFAR-10 files, so nothing was downloaded"):
+                load_cifar10()
+        assert server.hits == []
+
+
+def test_a_stalled_mirror_fails_quickly_naming_it(data_env, monkeypatch):
+    monkeypatch.setattr(download, "STALL_TIMEOUT_S", 1)
+    with h.silent_server() as url:
+        monkeypatch.setenv("CNNCOURSE_MIRROR", url)
+        start = time.monotonic()
+        with pytest.raises(DataError) as err:
+            load_cifar10()
+        assert time.monotonic() - start < 10
+    assert str(err.value).startswith(f"CNNCOURSE_MIRROR={url} cannot be used: nothing received for 1 s (stalled)")
+    assert "unset CNNCOURSE_MIRROR" in str(err.value)
+
+
+def test_a_transfer_that_stalls_midway_names_the_mirror(data_env, tmp_path, monkeypatch):
+    monkeypatch.setattr(download, "STALL_TIMEOUT_S", 1)
+    archive = h.cifar_image_archive(tmp_path / "cifar10.tgz", h.cifar_arrays())
+    files = {"cifar10.tgz": archive.read_bytes(), "SHA256SUMS": f"{h.sha256(archive)}  cifar10.tgz\n".encode()}
+    with h.Server(files, modes={"cifar10.tgz": "stall"}) as server:
+        monkeypatch.setenv("CNNCOURSE_MIRROR", server.url)
+        with pytest.raises(DataError, match=r"Downloading from CNNCOURSE_MIRROR=http://127.*failed: .*stalled"):
+            load_cifar10()
+    assert_no_partial_files(data_env)
+
+
+# ---------------------------------------------------------------- killed downloads
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
+def test_a_killed_download_leaves_a_leftover_that_status_lists_and_clean_removes(tmp_path, sig):
+    archive = h.cifar_image_archive(tmp_path / "cifar10.tgz", h.cifar_arrays(300, 50))
+    files = {"cifar10.tgz": archive.read_bytes(), "SHA256SUMS": f"{h.sha256(archive)}  cifar10.tgz\n".encode()}
+    data = tmp_path / "data"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CNNCOURSE_")}
+    with h.Server(files, modes={"cifar10.tgz": "stall"}) as server:
+        env.update(CNNCOURSE_DATA_DIR=str(data), CNNCOURSE_MIRROR=server.url)
+        proc = subprocess.Popen([sys.executable, "-m", "cnncourse", "data", "fetch", "cifar10"], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while not any(p.is_file() and p.stat().st_size for p in data.rglob("tmp*")) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=60)
+    left = [p.relative_to(data) for p in (data / "downloads").rglob("*")]
+    status = subprocess.run([sys.executable, "-m", "cnncourse", "data", "status"], env=env, capture_output=True,
+                            text=True, timeout=60).stdout
+    if sig == signal.SIGTERM:  # unwound: pooch's and our temporary files are removed on the way out
+        assert proc.returncode == 143 and "cnncourse: stopped (SIGTERM)" in err
+        assert left == [] and "leftover" not in status
+        return
+    assert proc.returncode == -signal.SIGKILL
+    work = [p for p in left if p.parent.name == "downloads"]
+    assert len(left) == 2 and len(work) == 1 and work[0].name.startswith(".download-cifar10.tgz.pid"), left
+    assert f"leftover {data / work[0]}" in status and "cnncourse data clean removes them" in status
+    clean = subprocess.run([sys.executable, "-m", "cnncourse", "data", "clean"], env=env, capture_output=True,
+                           text=True, timeout=60)
+    assert clean.returncode == 0 and f"removed  {data / work[0]}" in clean.stdout
+    assert list((data / "downloads").iterdir()) == []
+
+
+def test_bare_pooch_temp_files_of_older_versions_are_leftovers_too(data_env):
+    downloads = data_env / "downloads"
+    downloads.mkdir(parents=True)
+    old, fresh = downloads / "tmpab12cd_x", downloads / "tmpzz99yy00"
+    old.write_bytes(bytes(1000))
+    fresh.write_bytes(bytes(10))
+    os.utime(old, (time.time() - 3600, time.time() - 3600))
+    assert download.leftovers() == [old], "a file still being written (changed in the last minute) is kept"
+    assert download.clean_leftovers() == [(old, 1000)] and sorted(downloads.iterdir()) == [fresh]

@@ -1,9 +1,12 @@
 """The README, pyproject.toml, environment.yml and CI describe one and the same installation."""
 import re
 import subprocess
+import tomllib
 from pathlib import Path
 
-import tomllib
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parents[1]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
@@ -20,7 +23,7 @@ def test_readme_starts_with_the_two_commands_and_ci_runs_the_second():
     assert len(commands) == 2
     assert text.index("```bash") < text.index("\n## "), "the commands come first, before any section"
     setup, tests = commands
-    assert "pip install" in setup and "jupyter lab" in setup
+    assert "pip install" in setup and setup.endswith("&& cnncourse lab")
     assert "pytest" in tests and "CNNCOURSE_PROFILE=quick" in tests
     ci = (ROOT / ".ci" / "run").read_text()
     assert "# set up and run the tests" in ci
@@ -36,7 +39,7 @@ def test_dependencies_have_lower_bounds_not_pins():
     names = {re.split(r"[<>=\[ ]", d)[0].lower() for d in PYPROJECT["project"]["dependencies"]}
     assert {"tensorflow", "keras", "numpy", "matplotlib", "pandas", "ipywidgets", "jupyterlab", "pillow"} <= names
     dev = {re.split(r"[<>=\[ ]", d)[0].lower() for d in PYPROJECT["project"]["optional-dependencies"]["dev"]}
-    assert {"pytest", "nbval", "ruff", "nbclient"} <= dev
+    assert {"pytest", "nbval", "ruff", "nbclient", "playwright"} <= dev
 
 
 def test_constraints_cover_every_dependency():
@@ -60,3 +63,70 @@ def test_environment_yml_installs_the_same_package_and_extras():
     assert "-e .[dev]" in pip_lines and "-c .ci/constraints.txt" in pip_lines
     # nothing else sneaks in that pyproject.toml does not declare
     assert set(pip_lines) == {"-e .[dev]", "-c .ci/constraints.txt"}
+
+
+def direct_lower_bounds() -> dict[str, Version]:
+    """Every direct dependency of pyproject.toml, all extras included, -> its one ``>=`` lower bound."""
+    bounds: dict[str, set[Version]] = {}
+    for dep in PYPROJECT["project"]["dependencies"] + sum(PYPROJECT["project"]["optional-dependencies"].values(), []):
+        req = Requirement(dep)
+        lower = [Version(s.version) for s in req.specifier if s.operator == ">="]
+        assert len(lower) == 1, f"{dep}: exactly one '>=' lower bound, please"
+        bounds.setdefault(canonicalize_name(req.name), set()).add(lower[0])
+    for name, found in bounds.items():
+        assert len(found) == 1, f"{name} is declared with different lower bounds: {sorted(map(str, found))}"
+    return {name: found.pop() for name, found in bounds.items()}
+
+
+def pins(path: Path) -> dict[str, str]:
+    pinned = {}
+    for line in path.read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if line:
+            name, sep, version = line.partition("==")
+            assert sep and version, f"{path.name}: {line!r} is not a name==version pin"
+            name = canonicalize_name(name)
+            assert name not in pinned, f"{path.name} pins {name} twice"
+            pinned[name] = version.strip()
+    return pinned
+
+
+def test_lowest_constraints_pin_every_direct_dependency_at_its_declared_lower_bound():
+    bounds = direct_lower_bounds()
+    lowest = pins(ROOT / ".ci" / "constraints-lowest.txt")
+    assert sorted(set(bounds) - set(lowest)) == [], "direct dependencies missing from .ci/constraints-lowest.txt"
+    assert sorted(set(lowest) - set(bounds)) == [], "pinned in .ci/constraints-lowest.txt, but not a direct dependency"
+    wrong = {name: (lowest[name], str(bound)) for name, bound in bounds.items() if Version(lowest[name]) != bound}
+    assert wrong == {}, "constraints-lowest pin vs pyproject lower bound: raise both together"
+
+
+def test_newest_constraints_satisfy_the_declared_ranges():
+    newest = pins(ROOT / ".ci" / "constraints.txt")
+    for dep in PYPROJECT["project"]["dependencies"] + PYPROJECT["project"]["optional-dependencies"]["dev"]:
+        req = Requirement(dep)
+        version = newest[canonicalize_name(req.name)]
+        assert req.specifier.contains(version, prereleases=True), f"{req.name}=={version} in constraints.txt vs {dep}"
+
+
+def test_ci_runs_the_lowest_versions_check_after_the_readme_line():
+    run = (ROOT / ".ci" / "run").read_text()
+    assert "bash .ci/lowest" in run
+    assert run.index('bash -euo pipefail -c "$cmd"') < run.index("bash .ci/lowest")
+    lowest = (ROOT / ".ci" / "lowest").read_text()
+    assert lowest.startswith("#!/usr/bin/env bash") and "set -euo pipefail" in lowest
+    assert "CONSTRAINTS=.ci/constraints-lowest.txt" in lowest
+    assert 'pip install -q -e ".[dev]" -c "$CONSTRAINTS"' in lowest
+    assert "raise it in pyproject.toml and .ci/constraints-lowest.txt" in lowest
+    assert ".venv-lowest/" in (ROOT / ".gitignore").read_text().splitlines()
+    assert "bash .ci/lowest" in (ROOT / "README.md").read_text(), "the README says how to run it by hand"
+
+
+def test_ci_installs_chromium_for_the_browser_test_which_has_a_marker():
+    run = (ROOT / ".ci" / "run").read_text()
+    assert "apt-get install -y -qq chromium" in run and "DEBIAN_FRONTEND=noninteractive" in run
+    assert run.index("apt-get install") < run.index('bash -euo pipefail -c "$cmd"'), "before the tests run"
+    assert "SKIPPED" in run, "without apt-get, CI says the browser test is skipped"
+    markers = PYPROJECT["tool"]["pytest"]["ini_options"]["markers"]
+    assert any(m.startswith("e2e:") for m in markers)
+    e2e = (ROOT / "tests" / "test_e2e_browser.py").read_text()
+    assert "pytestmark = pytest.mark.e2e" in e2e and "executable_path" in e2e and "playwright install" not in e2e

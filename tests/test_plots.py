@@ -70,3 +70,29 @@ def test_confusion_counts_and_normalised_matrix():
     fig = plots.confusion_matrix(y_true, y_pred, ["a", "b", "c"], show=False)
     image = fig.axes[0].images[0].get_array()
     assert np.allclose(image.sum(1), 1.0)
+
+
+def test_curves_grid_draws_one_panel_per_run_on_shared_axes(histories):
+    fig = plots.curves_grid(histories, show=False)
+    panels = [ax for ax in fig.axes if ax.axison]
+    assert len(panels) == 2
+    assert panels[0].get_shared_y_axes().joined(panels[0], panels[1])
+    for ax, (name, h) in zip(panels, histories.items()):
+        assert ax.get_title().startswith(name)
+        assert np.allclose(ax.lines[0].get_ydata(), h.history["accuracy"])
+        assert np.allclose(ax.lines[1].get_ydata(), h.history["val_accuracy"])
+        best = plots.best_epoch(h)
+        assert f"best epoch {best}" in ax.get_title()
+
+
+def test_curves_grid_hides_unused_panels(histories):
+    runs = {f"run {i}": histories["small"] for i in range(5)}
+    fig = plots.curves_grid(runs, ncols=3, show=False)
+    assert len(fig.axes) == 6
+    assert sum(ax.axison for ax in fig.axes) == 5
+
+
+def test_image_grid_takes_ready_made_titles():
+    images = np.zeros((3, 8, 8, 3), dtype=np.uint8)
+    fig = plots.image_grid(images, ["a cat\nP(dog) = 0.10", "b", "c"], ncols=3, show=False)
+    assert [ax.get_title() for ax in fig.axes] == ["a cat\nP(dog) = 0.10", "b", "c"]

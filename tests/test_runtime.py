@@ -30,6 +30,13 @@ def test_precision_override_wins_and_is_validated():
         choose_precision(cpu(), "float8")
 
 
+def test_a_notebook_can_keep_float32_on_cpus_but_not_on_gpus():
+    # depthwise-heavy networks train faster in float32 than in bfloat16 on TensorFlow's CPU kernels
+    assert choose_precision(cpu("avx512_bf16"), cpu_bfloat16=False) == "float32"
+    assert choose_precision(Device("GPU", "NVIDIA H100", 1, (9, 0)), cpu_bfloat16=False) == "mixed_float16"
+    assert choose_precision(cpu("avx512_bf16"), "mixed_bfloat16", cpu_bfloat16=False) == "mixed_bfloat16"
+
+
 def test_cpu_flags_are_read_from_cpuinfo(tmp_path):
     info = tmp_path / "cpuinfo"
     info.write_text("processor\t: 0\nmodel name\t: Some CPU\nflags\t\t: fpu sse2 avx512_bf16 amx_bf16\n\n")
@@ -50,13 +57,13 @@ def test_banner_format():
 
 
 def test_setup_applies_env_overrides_and_prints_one_line(monkeypatch, capfd, float32_after):
-    import keras
-    import numpy as np
-
     monkeypatch.setenv("CNNCOURSE_PROFILE", "quick")
     monkeypatch.setenv("CNNCOURSE_PRECISION", "float32")
     cfg = cnncourse.setup(seed=7, notebook="02_cifar10_overfitting")
     out, err = capfd.readouterr()
+    import keras  # after setup(): importing Keras first would import TensorFlow with its start-up noise
+    import numpy as np
+
     assert out.strip().count("\n") == 0 and out.startswith("cnncourse ")
     assert "profile=quick" in out and "precision=float32" in out
     assert "oneDNN" not in err and "cuda" not in err.lower()
@@ -72,3 +79,47 @@ def test_setup_rejects_an_unknown_profile(monkeypatch):
     monkeypatch.setenv("CNNCOURSE_PROFILE", "fast")
     with pytest.raises(ValueError, match="quick, class, full"):
         cnncourse.setup(verbose=False)
+
+
+@pytest.mark.parametrize("device, precision, native", [
+    (cpu("avx2"), "mixed_float16", False),
+    (cpu("avx2"), "mixed_bfloat16", False),
+    (cpu("avx512_bf16"), "mixed_bfloat16", True),
+    (cpu("avx512_bf16"), "mixed_float16", False),
+    (Device("GPU", "Tesla T4", 1, (7, 5)), "mixed_float16", True),
+    (Device("GPU", "Tesla T4", 1, (7, 5)), "mixed_bfloat16", False),
+    (Device("GPU", "NVIDIA H100", 1, (9, 0)), "mixed_bfloat16", True),
+    (Device("GPU", "Tesla K80", 1, (3, 7)), "mixed_float16", False),
+    (cpu(), "float32", True),
+])
+def test_an_override_the_hardware_does_not_run_natively_is_warned_about(device, precision, native):
+    warning = runtime.precision_warning(device, precision)
+    assert (warning is None) == native
+    if warning:
+        assert warning.startswith(f"warning: precision={precision} (from CNNCOURSE_PRECISION) is not native on "
+                                  f"{device.describe()}: it runs, but slower than precision={choose_precision(device)}")
+
+
+def test_setup_honours_a_slow_precision_and_warns_once(monkeypatch, capfd, float32_after):
+    monkeypatch.setattr(runtime, "_WARNED", set())
+    monkeypatch.setattr(runtime, "detect_device", lambda tf=None: cpu("avx2"))
+    monkeypatch.setenv("CNNCOURSE_PRECISION", "mixed_float16")
+    cfg = cnncourse.setup(seed=1)
+    out, err = capfd.readouterr()
+    import keras
+    assert cfg.precision == "mixed_float16" and keras.mixed_precision.global_policy().name == "mixed_float16"
+    assert "precision=mixed_float16 | profile=" in out
+    assert err.strip() == ("warning: precision=mixed_float16 (from CNNCOURSE_PRECISION) is not native on CPU x2: it "
+                           "runs, but slower than precision=float32, which setup() picks here; unset "
+                           "CNNCOURSE_PRECISION to use it")
+    cnncourse.setup(seed=1)
+    assert capfd.readouterr().err == "", "said once per process"
+
+
+def test_unknown_settings_are_setting_errors(monkeypatch):
+    from cnncourse.errors import CourseError
+    monkeypatch.setenv("CNNCOURSE_PRECISION", "bogus")
+    with pytest.raises(CourseError, match="CNNCOURSE_PRECISION='bogus' is not a precision"):
+        runtime.precision_override()
+    with pytest.raises(CourseError, match="CNNCOURSE_PRECISION='bogus'"):
+        cnncourse.setup(verbose=False)  # before TensorFlow is imported

@@ -140,3 +140,56 @@ def test_kernel_gallery_draws_every_kernel():
     fig = widgets.kernel_gallery(ca.sample_photo("camera", size=32), show=False)
     assert len([ax for ax in fig.axes if ax.images]) == len(ca.KERNELS)
     plt.close(fig)
+
+
+def test_kernel_caption_follows_the_weights():
+    assert widgets.kernel_caption(widgets.grid_for("box blur")).startswith("box blur: sum 1, all weights >= 0")
+    four = [[0, 1, 0], [1, 0, 1], [0, 1, 0]]
+    caption = widgets.kernel_caption(four)
+    assert caption.startswith("custom: sum 4: brightens 4x") and "keeps the brightness" not in caption
+    flat = np.full((8, 8), 0.5, dtype=np.float32)
+    view = widgets.kernel_view(flat, four)
+    assert view["caption"] == caption and np.allclose(view["shown"][2:-2, 2:-2], 1.0)  # washed out to white
+
+
+VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def test_conv_explorer_output_has_a_static_snapshot():
+    """Un-run (untrusted) notebooks show text/html, not the widget: it must be the explorer, not VBox(...) text."""
+    pytest.importorskip("ipywidgets")
+    box = widgets.conv_explorer()
+    data = box._repr_mimebundle_()
+    assert data[VIEW]["model_id"] == box.model_id
+    assert "VBox(" not in data["text/plain"] and "VBox(" not in data["text/html"]
+    assert "Conv2D arithmetic explorer" in data["text/plain"]
+    assert "parameters       15,200 = (5x5x3 + 1) x 200" in data["text/plain"]
+    assert "15,200 = (5x5x3 + 1) x 200" in data["text/html"] and "Run All Cells" in data["text/html"]
+    box.controls["kernel_size"].value = 7
+    assert "29,600 = (7x7x3 + 1) x 200" in box._repr_mimebundle_()["text/html"]  # the state when displayed
+
+
+def test_kernel_explorer_output_has_a_static_snapshot():
+    pytest.importorskip("ipywidgets")
+    import base64
+
+    photo = ca.sample_photo("camera", size=32)
+    box = widgets.kernel_explorer(photo)
+    data = box._repr_mimebundle_()
+    assert data[VIEW]["model_id"] == box.model_id
+    assert "VBox(" not in data["text/plain"]
+    assert "3x3 kernel explorer" in data["text/plain"] and "vertical edges (sobel x): sum 0" in data["text/plain"]
+    png = base64.b64encode(bytes(box.image.value)).decode("ascii")
+    assert f"src='data:image/png;base64,{png}'" in data["text/html"]
+    box.cells[4].value = 4.0
+    data = box._repr_mimebundle_()
+    assert "custom: sum 4: brightens 4x" in data["text/html"]
+    assert base64.b64encode(bytes(box.image.value)).decode("ascii") in data["text/html"]
+
+
+def test_kernel_snapshot_without_a_widget():
+    photo = ca.sample_photo("camera", size=16)
+    text, html = widgets.kernel_snapshot(photo, widgets.grid_for("sharpen"))
+    assert "sharpen: sum 1 with weights < 0: sharpening" in text and "data:image/png;base64," in html
+    text, html = widgets.conv_snapshot({"kernel_size": 7})
+    assert "kernel_size=7" in text and "29,600" in html

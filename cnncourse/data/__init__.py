@@ -5,8 +5,9 @@
 - ``demo_images()``: a few cats, dogs and other photos for prediction demos.
 
 Files are looked for in the working data folder (``CNNCOURSE_DATA_DIR``, default ``data/``), then
-in ``CNNCOURSE_MIRROR`` (a folder or base URL), then downloaded from the official source; every
-archive is checked against a pinned SHA-256. ``cnncourse data fetch all`` prepares both before class.
+in ``CNNCOURSE_MIRROR`` (a folder or base URL) when it is set, else downloaded from the official
+source; every archive is checked against a pinned SHA-256 (a mirror's ``SHA256SUMS`` vouches only for
+names without a pin). ``cnncourse data fetch all`` prepares both before class.
 """
 from .cifar10 import CIFAR10_CLASSES, load_cifar10
 from .demo import demo_images

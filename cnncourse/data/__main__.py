@@ -2,14 +2,16 @@
 import argparse
 import sys
 
+from ..cli import dispatch, split_debug
 from .cli import register
 
 
 def main(argv=None) -> int:
+    argv, debug = split_debug(argv)
     parser = argparse.ArgumentParser(prog="python -m cnncourse.data")
     register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["data", *(sys.argv[1:] if argv is None else argv)])
-    return args.func(args)
+    args = parser.parse_args(["data", *argv])
+    return dispatch(args.func, args, debug=debug)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@
 Every member name is checked before anything is read or written: a name with a ``..`` part, an
 absolute path (``/x``, ``C:\\x``) or a link pointing outside the archive's root makes the whole
 archive refused. Images are read straight from the archive; ``safe_extract`` is for the rare
-case where files must land on disk.
+case where files must land on disk. A member is read whole into memory only when it is at most
+``MAX_MEMBER_BYTES``; bigger ones are skipped and reported (a tiny zip can hold a 1 GiB member).
 """
 from __future__ import annotations
 
@@ -15,12 +16,23 @@ import shutil
 import stat
 import tarfile
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from .errors import DataError, UnsafeArchiveError
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
+# The largest member read into memory: CIFAR-10's python batches are 31 MB, photos a few MB.
+MAX_MEMBER_BYTES = 64 << 20
+
+
+def too_large(size: int) -> str | None:
+    """The drop reason for a member of ``size`` bytes, or None when it may be read."""
+    if size > MAX_MEMBER_BYTES:
+        cap = f"{MAX_MEMBER_BYTES >> 20} MiB" if MAX_MEMBER_BYTES >= 1 << 20 else f"{MAX_MEMBER_BYTES:,}-byte"
+        return f"too large: {size:,} bytes, over the {cap} cap"
+    return None
 
 
 def check_name(name: str, archive: Path | str = "archive") -> str:
@@ -54,7 +66,11 @@ def open_zip(path: Path) -> zipfile.ZipFile:
     """A zip whose every member name and link was checked (members can then be read at random)."""
     try:
         zf = zipfile.ZipFile(path)
-    except zipfile.BadZipFile as e:
+    except UnicodeDecodeError as e:  # a name flagged UTF-8 that is not UTF-8
+        name = e.object.decode("utf-8", "backslashreplace") if isinstance(e.object, bytes) else "?"
+        raise DataError(f"{path} is damaged: the member name '{name}' is marked as UTF-8 but is not UTF-8. "
+                        "Re-create the archive, or extract it with another tool and use the folder.") from None
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError) as e:
         raise DataError(f"{path} is not a readable zip archive ({e})") from None
     try:
         for info in zf.infolist():
@@ -72,11 +88,13 @@ def is_zip_link(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
     return stat.S_ISLNK(info.external_attr >> 16)
 
 
-def iter_files(path: Path, on_read: Callable[[int], None] | None = None) -> Iterator[tuple[str, bytes]]:
+def iter_files(path: Path, on_read: Callable[[int], None] | None = None,
+               on_skip: Callable[[str, str], None] | None = None) -> Iterator[tuple[str, bytes]]:
     """(name, bytes) for every regular file of a .zip or .tar[.gz|.bz2|.xz], in archive order.
 
     A tar is read as a stream (one pass, no seeking); ``on_read(n)`` is called with the compressed
-    bytes consumed so far, for a progress bar. Links are checked, then skipped.
+    bytes consumed so far, for a progress bar. Links are checked, then skipped. A member larger
+    than ``MAX_MEMBER_BYTES`` is not read: ``on_skip(name, reason)`` is called instead.
     """
     path = Path(path)
     if zipfile.is_zipfile(path):
@@ -86,7 +104,16 @@ def iter_files(path: Path, on_read: Callable[[int], None] | None = None) -> Iter
                 done += info.compress_size
                 if info.is_dir() or is_zip_link(zf, info):
                     continue
-                yield info.filename.replace("\\", "/"), zf.read(info)
+                name = info.filename.replace("\\", "/")
+                if reason := too_large(info.file_size):  # zipfile never returns more than file_size bytes
+                    if on_skip:
+                        on_skip(name, reason)
+                    continue
+                try:
+                    data = zf.read(info)
+                except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError) as e:
+                    raise DataError(f"{path}: {name} is not readable ({e}); the archive is damaged") from None
+                yield name, data
                 if on_read:
                     on_read(done)
         return
@@ -98,10 +125,14 @@ def iter_files(path: Path, on_read: Callable[[int], None] | None = None) -> Iter
                     check_link(name, member.linkname, path, hard=member.islnk())
                     continue
                 if member.isfile():
+                    if reason := too_large(member.size):  # the stream skips it without keeping it
+                        if on_skip:
+                            on_skip(name, reason)
+                        continue
                     yield name, tf.extractfile(member).read()
                     if on_read:
                         on_read(raw.tell())
-    except (tarfile.TarError, EOFError, OSError) as e:
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as e:
         raise DataError(f"{path} is not a readable tar or zip archive ({type(e).__name__}: {e})") from None
 
 

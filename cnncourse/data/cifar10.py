@@ -1,7 +1,8 @@
 """CIFAR-10 as ``keras.datasets.cifar10.load_data()`` returns it, from the official batches or an image folder.
 
 The decoded arrays are cached in ``<data>/cifar10/cifar10.npz`` (uncompressed, written to a
-temporary file and renamed), so only the first call pays for decoding 60,000 images.
+temporary file and renamed), so only the first call pays for decoding 60,000 images. A damaged
+cache (truncated, emptied, overwritten: the zip's CRC catches it) is reported in one line and rebuilt.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import paths
+from ..fileio import atomic_write
 from . import archives, download
 from .errors import DataError
 
@@ -47,16 +49,13 @@ def load_cifar10(*, source: str | os.PathLike | None = None, refresh: bool = Fal
     it came from another file); ``refresh=True`` rebuilds the cache.
     """
     cache = cache_path()
-    if cache.is_file() and not refresh and source is None:
-        cached = _read_cache(cache)
-        if cached is not None:
-            return cached[0]
+    cached = _read_cache(cache) if cache.is_file() and not refresh else None  # a damaged cache: said once
+    if cached is not None and source is None:
+        return cached[0]
     located = download.local_source(source, "cifar10") if source is not None else \
         download.locate("cifar10", progress=progress)
-    if cache.is_file() and not refresh:
-        cached = _read_cache(cache)
-        if cached is not None and cached[1].get("sha256") == located.sha256:
-            return cached[0]
+    if cached is not None and cached[1].get("sha256") == located.sha256:
+        return cached[0]
     arrays = decode(located, progress=download.progress_default(progress))
     meta = {"format": CACHE_FORMAT, "source": located.name, "sha256": located.sha256, "origin": located.origin,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S")}
@@ -64,44 +63,60 @@ def load_cifar10(*, source: str | os.PathLike | None = None, refresh: bool = Fal
     return arrays
 
 
+def cache_status() -> tuple[dict | None, str | None]:
+    """(what the cache holds: its marker plus sizes, None), or (None, why it is unusable), or
+    (None, None) when there is no cache. Reads every array, so the zip's CRC checks every byte."""
+    path = cache_path()
+    if not path.is_file():
+        return None, None
+    try:
+        (x_train, _), (x_test, _), meta = _load_cache(path)
+    except _Damaged as e:
+        return None, str(e)
+    return {**meta, "train": len(x_train), "test": len(x_test)}, None
+
+
 def cache_info() -> dict | None:
-    """What the cache holds (its marker plus shapes), or None when there is no valid cache."""
-    cached = _read_cache(cache_path()) if cache_path().is_file() else None
-    if cached is None:
-        return None
-    (x_train, _), (x_test, _) = cached[0]
-    return {**cached[1], "train": len(x_train), "test": len(x_test)}
+    """What the cache holds (its marker plus sizes), or None when there is no valid cache."""
+    return cache_status()[0]
 
 
-def _read_cache(path: Path):
+class _Damaged(Exception):
+    """The cache cannot be used; the message says why."""
+
+
+def _load_cache(path: Path):
     try:
         with np.load(path, allow_pickle=False) as z:
             meta = json.loads(str(z["meta"]))
             arrays = ((z["x_train"], z["y_train"]), (z["x_test"], z["y_test"]))
-    except (OSError, ValueError, KeyError) as e:
-        print(f"Ignoring the unreadable CIFAR-10 cache {path} ({e}); rebuilding it.", file=sys.stderr)
-        return None
+    except Exception as e:  # noqa: BLE001 -- any failure to read a cache (BadZipFile, EOFError, CRC...) means rebuild
+        raise _Damaged(f"{type(e).__name__}: {e}" if str(e) else type(e).__name__) from None
+    if not isinstance(meta, dict) or meta.get("format") != CACHE_FORMAT:
+        raise _Damaged(f"written in another format than {CACHE_FORMAT}")
     for x, y in arrays:
-        if meta.get("format") != CACHE_FORMAT or x.shape[1:] != (32, 32, 3) or y.shape != (len(x), 1):
-            return None
-    return arrays, meta
+        if x.dtype != np.uint8 or x.shape[1:] != (32, 32, 3) or y.shape != (len(x), 1):
+            raise _Damaged(f"arrays of unexpected shapes {x.shape} and {y.shape}")
+    return *arrays, meta
+
+
+def _read_cache(path: Path):
+    """(arrays, meta), or None after saying in one line that the cache is damaged and will be rebuilt."""
+    try:
+        train, test, meta = _load_cache(path)
+    except _Damaged as e:
+        print(f"The CIFAR-10 cache {path} is damaged ({e}); rebuilding it.", file=sys.stderr)
+        return None
+    return (train, test), meta
 
 
 def write_cache(path: Path, arrays: Arrays, meta: dict) -> None:
-    """Write the npz to a temporary file, then rename: a kill never leaves a half-written cache."""
+    """Write the npz to a temporary file, then rename: a kill or a full disk never leaves a half-written cache."""
     path.parent.mkdir(parents=True, exist_ok=True)
     download.remove_stale_temps(path.parent)
     (x_train, y_train), (x_test, y_test) = arrays
-    tmp = download.temp_path(path)
-    try:
-        with open(tmp, "xb") as f:
-            np.savez(f, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test, meta=np.array(json.dumps(meta)))
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with atomic_write(path, "wb") as f:
+        np.savez(f, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test, meta=np.array(json.dumps(meta)))
 
 
 def decode(located: download.Located, progress: bool = False) -> Arrays:
@@ -116,11 +131,12 @@ def decode(located: download.Located, progress: bool = False) -> Arrays:
           file=sys.stderr)
     batches: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     images: dict[str, list] = {"train": [], "test": []}
+    skipped: list[tuple[str, str]] = []
     with tqdm(total=path.stat().st_size, unit="B", unit_scale=True, disable=not progress, desc="cifar10") as bar:
         def advance(done: int) -> None:
             bar.update(done - bar.n)
 
-        for name, data in archives.iter_files(path, on_read=advance):
+        for name, data in archives.iter_files(path, on_read=advance, on_skip=lambda *item: skipped.append(item)):
             if m := _BATCH.search(name):
                 if not official:
                     raise DataError(
@@ -134,6 +150,10 @@ def decode(located: download.Located, progress: bool = False) -> Arrays:
                     raise DataError(f"{path}: {name} is in an unknown class folder {cls!r}; "
                                     f"expected one of {', '.join(CIFAR10_CLASSES)}")
                 images[split.lower()].append((name, _CLASS_INDEX[cls.lower()], _decode_image(data, name, path)))
+    if skipped:
+        print(f"Skipped {len(skipped)} member(s) of {path.name} not read: "
+              + ", ".join(f"{name} ({why})" for name, why in skipped[:5]) + (", ..." if len(skipped) > 5 else ""),
+              file=sys.stderr)
     if batches:
         missing = [b for b in _BATCH_NAMES if b not in batches]
         if missing:
@@ -160,12 +180,11 @@ def _decode_image(data: bytes, name: str, archive: Path) -> np.ndarray:
     from PIL import Image, UnidentifiedImageError
     try:
         with Image.open(io.BytesIO(data)) as im:
-            arr = np.asarray(im.convert("RGB"))
-    except (UnidentifiedImageError, OSError, ValueError) as e:
+            if im.size != (32, 32):  # checked before decoding: a huge image is never expanded in memory
+                raise DataError(f"{archive}: {name} is {im.size[0]}x{im.size[1]}; CIFAR-10 images are 32x32")
+            return np.asarray(im.convert("RGB"))
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
         raise DataError(f"{archive}: {name} does not decode as an image ({e})") from None
-    if arr.shape != (32, 32, 3):
-        raise DataError(f"{archive}: {name} is {arr.shape[1]}x{arr.shape[0]}; CIFAR-10 images are 32x32")
-    return arr
 
 
 class _BatchUnpickler(pickle.Unpickler):

@@ -1,4 +1,4 @@
-"""``cnncourse data fetch {cifar10,cats_vs_dogs,all}`` and ``cnncourse data status``."""
+"""``cnncourse data fetch {cifar10,cats_vs_dogs,all}``, ``cnncourse data status`` and ``cnncourse data clean``."""
 from __future__ import annotations
 
 import argparse
@@ -23,12 +23,24 @@ def register(subparsers) -> argparse.ArgumentParser:
     fetch = sub.add_parser("fetch", help="download and prepare datasets before class")
     fetch.add_argument("dataset", choices=[*DATASETS, "all"])
     fetch.add_argument("--seed", type=int, default=cvd.DEFAULT_SEED, help="seed of the cats-vs-dogs split")
-    fetch.add_argument("--split", type=int, nargs=3, metavar=("TRAIN", "VAL", "TEST"),
+    fetch.add_argument("--split", type=positive_int, nargs=3, metavar=("TRAIN", "VAL", "TEST"),
                        help="cats-vs-dogs images per class (default: the profile's)")
     fetch.set_defaults(func=fetch_command)
-    status = sub.add_parser("status", help="show what is where, with sizes and checksums")
+    status = sub.add_parser("status", help="show what is where, with sizes and verified checksums")
     status.set_defaults(func=status_command)
+    clean = sub.add_parser("clean", help="remove what interrupted downloads and preparations left behind")
+    clean.set_defaults(func=clean_command)
     return data
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of images")
+    return value
 
 
 def fetch_command(args) -> int:
@@ -50,29 +62,41 @@ def fetch_command(args) -> int:
 
 
 def _size(path: Path) -> str:
-    files = [f for f in path.rglob("*") if f.is_file()] if path.is_dir() else [path]
-    total = sum(f.stat().st_size for f in files)
-    return f"{total / 1e6:.1f} MB"
+    return f"{download.size_of(path) / 1e6:.1f} MB"
 
 
 def _archive_line(path: Path, cand, where: str, sums: dict) -> str:
+    """One source with its hash as it is now (hashed again whenever size, mtime or inode changed)."""
     if cand is None:
         return f"  source  {where:11s} {path}/  (extracted folder; images are checked when prepared)"
     expected, why = download.expected_hash(cand, sums if where == "mirror" else {})
     digest = download.sha256_of(path)
-    if where == "data folder" and not cand.url and download.trusted_hash(path):
-        verdict = "ok (verified when downloaded)"
+    if expected is None and where == "data folder" and download.trusted_hash(path):
+        verdict = f"ok (the hash a mirror's {download.SUMS_FILE} listed when it was downloaded)"
     elif expected is None:
         verdict = f"NOT USED: no known hash (add it to the mirror's {download.SUMS_FILE})"
     elif digest == expected:
         verdict = f"ok ({why})"
     else:
-        verdict = f"MISMATCH: {why} expects {expected}"
+        verdict = f"MISMATCH: {why} expects {expected}" + ("" if where == "mirror" else "; delete it")
+    listed = sums.get(cand.name) if where == "mirror" else None
+    if cand.sha256 and listed and listed != cand.sha256:
+        verdict += f"; the mirror's {download.SUMS_FILE} lists another hash, ignored (a pin wins)"
     return f"  source  {where:11s} {path}  {_size(path)}\n          sha256 {digest}  {verdict}"
 
 
 def status_command(args=None) -> int:
     print_status(header=True)
+    return 0
+
+
+def clean_command(args=None) -> int:
+    removed = download.clean_leftovers()
+    for path, size in removed:
+        print(f"removed  {path}  {size / 1e6:.1f} MB")
+    total = sum(size for _, size in removed)
+    print(f"Removed {len(removed)} leftover(s) of interrupted runs, {total / 1e6:.1f} MB." if removed else
+          f"Nothing to clean in {paths.data_dir()}.")
     return 0
 
 
@@ -90,15 +114,22 @@ def print_status(header: bool = False) -> None:
             print(f"Mirror       {m.describe()} (web)")
         split = cvd.split_sizes()
         print(f"Profile      {profiles.current_name()} (cats vs dogs: {'/'.join(map(str, split))} images per class)")
-    sums = download.mirror_sums(m) if m is not None and m.folder is not None and m.folder.is_dir() else {}
+    sums = {}
+    if m is not None and m.folder is not None and m.folder.is_dir():
+        try:
+            sums = download.mirror_sums(m)
+        except DataError as e:
+            print(f"Mirror       {e}")
 
     print("\nCIFAR-10 (cifar10)")
     for path, cand, where in download.present_sources("cifar10"):
         print(_archive_line(path, cand, where, sums))
-    info = cifar10.cache_info()
+    info, problem = cifar10.cache_status()
     if info:
         print(f"  cache   {cifar10.cache_path()}  {_size(cifar10.cache_path())}  {info['train']} train + "
               f"{info['test']} test images, from {info['source']} (sha256 {info['sha256']})")
+    elif problem:
+        print(f"  cache   {cifar10.cache_path()}  DAMAGED ({problem}); rebuilt by: cnncourse data fetch cifar10")
     else:
         print("  cache   none yet (cnncourse data fetch cifar10)")
 
@@ -122,5 +153,10 @@ def print_status(header: bool = False) -> None:
               f"{current}\n          source sha256 {marker['source']['sha256'] or marker['source']['id']}")
     if not found:
         print("  split   none yet (cnncourse data fetch cats_vs_dogs)")
-    for leftover in cvd.stale_builds(base):
-        print(f"  leftover {leftover}  (from an interrupted preparation; never used, removed by the next one)")
+
+    left = download.leftovers()
+    if left:
+        total = sum(download.size_of(p) for p in left)
+        print(f"\nLeftovers of interrupted runs ({total / 1e6:.1f} MB; never used; cnncourse data clean removes them)")
+        for path in left:
+            print(f"  leftover {path}  {_size(path)}")

@@ -1,19 +1,28 @@
-"""Find a dataset's archive and verify it: the data folder, then the mirror, then the official source.
+"""Find a dataset's archive and verify it: the data folder, then the mirror, or else the official source.
 
-Every file is checked against a SHA-256 before use: the pin in ``SOURCES`` for official files, the
-pin or a mirror's ``SHA256SUMS`` line for mirror files. Downloads go through pooch, which writes
-to a temporary file in ``data/downloads`` and renames it only once the hash matches, so a broken
-transfer is never taken for a complete file (a retry restarts the transfer).
+Every file is checked against a SHA-256 before use. A pin in ``SOURCES`` always wins; a mirror's
+``SHA256SUMS`` line vouches only for files the course has no pin for. When ``CNNCOURSE_MIRROR`` is
+set it is the only place looked at besides the data folder: a mirror that is missing, unreachable,
+stalled or without the files is an error at once, never a silent fall-back to an internet download.
+
+Downloads go through pooch into a per-process folder ``data/downloads/.download-<name>.pid<N>.*``
+and are renamed into ``data/downloads`` only once the hash matches, so a broken transfer is never
+taken for a complete file, and what a killed download leaves behind is recognisable
+(``cnncourse data status`` lists it, ``cnncourse data clean`` removes it). A transfer that
+receives nothing for ``STALL_TIMEOUT_S`` seconds fails with a message naming the server.
 """
 from __future__ import annotations
 
+import codecs
 import contextlib
 import hashlib
 import json
 import os
 import re
+import secrets
 import shutil
 import sys
+import time
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,11 +31,13 @@ from .. import paths
 from ..fileio import temp_path, write_json_atomic  # noqa: F401 (re-exported for cifar10, pets)
 from .errors import DataError
 
-MIRROR_ENV = "CNNCOURSE_MIRROR"
+MIRROR_ENV = paths.MIRROR_ENV
 OFFLINE_ENV = "CNNCOURSE_OFFLINE"
 SUMS_FILE = "SHA256SUMS"
+SUMS_MAX_BYTES = 1 << 20
 RETRIES = 2  # extra attempts after a failed or corrupt transfer (pooch waits 1 s, 2 s, ... between)
-TIMEOUT_S = 60
+CONNECT_TIMEOUT_S = 10
+STALL_TIMEOUT_S = 20  # seconds without a byte from the server before a transfer counts as stalled
 
 
 @dataclass(frozen=True)
@@ -38,8 +49,8 @@ class Candidate:
     about: str = ""
 
 
-# The one table of pins. Official files accept only their pin; other names accept their pin or
-# a hash listed in the mirror's SHA256SUMS, and without either they are refused.
+# The one table of pins. A pinned file is accepted only with its pin; a name without a pin only
+# with the hash a mirror's SHA256SUMS lists for it; without either it is refused.
 SOURCES: dict[str, tuple[Candidate, ...]] = {
     "cifar10": (
         Candidate("cifar-10-python.tar.gz", "6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce",
@@ -91,10 +102,21 @@ def _cache_file() -> Path:
 
 
 def _read_json(path: Path) -> dict:
+    """A JSON object from ``path``; {} when it is missing or damaged (caches and markers are rebuilt)."""
     try:
-        return json.loads(path.read_text())
+        data = json.loads(path.read_text())
     except (OSError, ValueError):
         return {}
+    return data if isinstance(data, dict) else {}
+
+
+def timeout() -> tuple[float, float]:
+    """(connect, stall) seconds for requests (read at call time, so tests can shorten them)."""
+    return CONNECT_TIMEOUT_S, STALL_TIMEOUT_S
+
+
+def warn(message: str) -> None:
+    print(message, file=sys.stderr)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -122,19 +144,72 @@ def stale_temps(folder: Path) -> list[Path]:
 
 def remove_stale_temps(folder: Path) -> None:
     for path in stale_temps(folder):
-        if path.is_dir():
-            shutil.rmtree(path, ignore_errors=True)
-        else:
-            path.unlink(missing_ok=True)
+        _remove(path)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+
+_POOCH_TEMP = re.compile(r"^tmp[a-z0-9_]{8}$")  # tempfile's names, as pooch used them directly in downloads/
+
+
+def leftovers() -> list[Path]:
+    """What killed processes left in the data folder and its subfolders (downloads, caches, splits,
+    models): temporary files and folders whose process is gone, and bare pooch temp files in
+    ``downloads/`` untouched for a minute."""
+    base = paths.data_dir()
+    found = stale_temps(base)
+    for folder in sorted(base.iterdir()):  # temporary files sit beside their targets: one level down
+        if folder.is_dir() and not folder.is_symlink() and not folder.name.startswith("."):
+            found += stale_temps(folder)
+    if downloads_dir().is_dir():
+        for entry in downloads_dir().iterdir():
+            with contextlib.suppress(OSError):
+                if _POOCH_TEMP.match(entry.name) and entry.is_file() and time.time() - entry.stat().st_mtime > 60:
+                    found.append(entry)
+    return sorted(found)
+
+
+def size_of(path: Path) -> int:
+    """Bytes in a file, or in every file under a folder (links are not followed)."""
+    if path.is_dir() and not path.is_symlink():
+        total = 0
+        for root, _, files in os.walk(path):
+            for name in files:
+                with contextlib.suppress(OSError):
+                    total += os.lstat(os.path.join(root, name)).st_size
+        return total
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def clean_leftovers() -> list[tuple[Path, int]]:
+    """Remove :func:`leftovers`; returns what was removed, with sizes."""
+    removed = []
+    for path in leftovers():
+        size = size_of(path)
+        _remove(path)
+        removed.append((path, size))
+    return removed
+
+
+def _stat_key(st: os.stat_result) -> dict:
+    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "ino": st.st_ino}
 
 
 def sha256_of(path: Path) -> str:
-    """SHA-256 of a file, remembered by path, size and mtime so big archives are hashed once."""
+    """SHA-256 of a file, remembered by path, size, mtime and inode: hashed again whenever one changes."""
     path = Path(path).resolve()
-    st = path.stat()
-    db = _read_json(_cache_file())
-    entry = db.get(str(path))
-    if entry and entry.get("size") == st.st_size and entry.get("mtime_ns") == st.st_mtime_ns:
+    key = _stat_key(path.stat())
+    entry = _read_json(_cache_file()).get(str(path))
+    if isinstance(entry, dict) and "sha256" in entry and all(entry.get(k) == v for k, v in key.items()):
         return entry["sha256"]
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -142,30 +217,46 @@ def sha256_of(path: Path) -> str:
             h.update(block)
     digest = h.hexdigest()
     db = _read_json(_cache_file())  # re-read: another process may have added entries meanwhile
-    db[str(path)] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": digest}
+    old = db.get(str(path))
+    new = {**key, "sha256": digest}
+    if isinstance(old, dict) and isinstance(old.get("vouched"), dict):
+        new["vouched"] = old["vouched"]  # what a mirror's list vouched for; compared with the new hash
+    db[str(path)] = new
     with contextlib.suppress(OSError):  # a read-only data folder only costs a re-hash next time
         write_json_atomic(_cache_file(), db)
     return digest
 
 
-def mark_trusted(path: Path, why: str) -> None:
-    """Remember that ``path`` (as it is now) matched a trusted hash, e.g. a mirror's listing at download time."""
+def remember_hash(path: Path, digest: str) -> None:
+    """Record the hash of a file just verified while it was written (a download), so it is not hashed again."""
+    path = Path(path).resolve()
+    db = _read_json(_cache_file())
+    db[str(path)] = {**_stat_key(path.stat()), "sha256": digest.lower()}
+    with contextlib.suppress(OSError):
+        write_json_atomic(_cache_file(), db)
+
+
+def mark_trusted(path: Path, sha256: str, why: str) -> None:
+    """Remember that a mirror's ``SHA256SUMS`` vouched for ``sha256`` when ``path`` was downloaded.
+
+    Used only for names without a pin; :func:`trusted_hash` compares it with the file's hash as it is now.
+    """
     sha256_of(path)
     db = _read_json(_cache_file())
     entry = db.get(str(Path(path).resolve()))
-    if entry:
-        entry["trusted"] = why
+    if isinstance(entry, dict):
+        entry["vouched"] = {"sha256": sha256.lower(), "why": why}
         with contextlib.suppress(OSError):
             write_json_atomic(_cache_file(), db)
 
 
 def trusted_hash(path: Path) -> str | None:
-    """The hash of ``path`` if it was marked trusted and has not changed since."""
-    path = Path(path).resolve()
-    entry = _read_json(_cache_file()).get(str(path))
-    st = path.stat()
-    if entry and entry.get("trusted") and entry.get("size") == st.st_size and entry.get("mtime_ns") == st.st_mtime_ns:
-        return entry["sha256"]
+    """The file's hash if a mirror's list vouched for exactly this content when it was downloaded."""
+    digest = sha256_of(path)
+    entry = _read_json(_cache_file()).get(str(Path(path).resolve()))
+    vouched = entry.get("vouched") if isinstance(entry, dict) else None
+    if isinstance(vouched, dict) and vouched.get("sha256") == digest:
+        return digest
     return None
 
 
@@ -173,22 +264,39 @@ def verify(path: Path, expected: str, why: str) -> str:
     """Raise a DataError unless ``path`` hashes to ``expected``; return the hash."""
     actual = sha256_of(path)
     if actual != expected.lower():
+        fix = f"replace it (or fix the mirror's {SUMS_FILE})" if SUMS_FILE in why else "replace it"
         raise DataError(
             f"{path} has SHA-256 {actual}, but {why} expects {expected}. The file is damaged or a "
-            f"different version: replace it (or fix the mirror's {SUMS_FILE}) and try again.")
+            f"different version: {fix} and try again.")
     return actual
 
 
 # ---------------------------------------------------------------- the mirror
 
+_HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
+
+
 def parse_sums(text: str) -> dict[str, str]:
     """``<hex>  <name>`` lines (as sha256sum writes them, ``*name`` too) to a name -> hash dict."""
     sums = {}
     for line in text.splitlines():
-        parts = line.strip().split(maxsplit=1)
-        if len(parts) == 2 and len(parts[0]) == 64 and not line.lstrip().startswith("#"):
+        parts = line.strip().lstrip("\ufeff").split(maxsplit=1)
+        if len(parts) == 2 and _HEX64.match(parts[0]) and not line.lstrip().startswith("#"):
             sums[parts[1].lstrip("*").strip()] = parts[0].lower()
     return sums
+
+
+def decode_sums(data: bytes) -> str:
+    """The text of a ``SHA256SUMS`` file in UTF-8 or UTF-16 (what PowerShell's ``>`` writes), with or without a BOM."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encoding = "utf-16"
+    elif len(data) >= 2 and data[0] != 0 and data[1] == 0:
+        encoding = "utf-16-le"
+    elif len(data) >= 2 and data[0] == 0 and data[1] != 0:
+        encoding = "utf-16-be"
+    else:
+        encoding = "utf-8-sig"
+    return data.decode(encoding, "replace")  # hashes and the course's names are ASCII: nothing is lost
 
 
 @dataclass(frozen=True)
@@ -198,8 +306,9 @@ class Mirror:
     url: str | None = None       # a web mirror (base URL ending in /)
 
     def describe(self) -> str:
-        where = self.folder if self.folder is not None else self.url
-        return f"{MIRROR_ENV}={self.setting}" + (f" ({where})" if str(where) != self.setting else "")
+        where = str(self.folder if self.folder is not None else self.url)
+        same = where.rstrip("/") == self.setting.rstrip("/")
+        return f"{MIRROR_ENV}={self.setting}" + ("" if same else f" ({where})")
 
 
 def mirror() -> Mirror | None:
@@ -221,68 +330,119 @@ def mirror() -> Mirror | None:
 
 
 def mirror_sums(m: Mirror) -> dict[str, str]:
+    """The mirror's ``SHA256SUMS`` ({} when it has none); DataError when a web mirror does not answer."""
     if m.folder is not None:
         sums_path = m.folder / SUMS_FILE
-        return parse_sums(sums_path.read_text()) if sums_path.is_file() else {}
-    import io
-
-    import pooch
+        if not sums_path.is_file():
+            return {}
+        try:
+            return parse_sums(decode_sums(sums_path.read_bytes()[:SUMS_MAX_BYTES]))
+        except OSError as e:
+            raise DataError(f"{sums_path} cannot be read ({e.strerror}): fix its permissions, or remove it") from None
     import requests
-    buf = io.BytesIO()
     try:
-        pooch.HTTPDownloader(timeout=TIMEOUT_S)(m.url + SUMS_FILE, buf, None)
-    except requests.RequestException:
-        return {}  # no list (or no server): files then need a pinned hash
-    return parse_sums(buf.getvalue().decode("utf-8", "replace"))
+        with requests.get(m.url + SUMS_FILE, timeout=timeout(), stream=True) as response:
+            if response.status_code >= 400:
+                return {}  # no list: files then need a pinned hash
+            data = b""
+            for chunk in response.iter_content(1 << 16):
+                data += chunk
+                if len(data) > SUMS_MAX_BYTES:
+                    raise DataError(f"{m.url}{SUMS_FILE} is larger than {SUMS_MAX_BYTES >> 20} MB; "
+                                    f"it should list a few files: check {m.describe()}")
+    except requests.RequestException as e:
+        raise DataError(mirror_unreachable(m, e)) from None
+    return parse_sums(decode_sums(data))
 
 
 def expected_hash(c: Candidate, sums: dict[str, str]) -> tuple[str | None, str]:
-    """The hash a file must have, and who says so."""
-    if c.url:
-        return c.sha256, f"the pinned hash of the official {c.name}"
+    """The hash a file must have, and who says so: its pin, else (only without a pin) the mirror's list."""
+    if c.sha256:
+        return c.sha256, f"the pinned hash of the official {c.name}" if c.url else f"the pinned hash of {c.name}"
     if c.name in sums:
         return sums[c.name], f"the mirror's {SUMS_FILE}"
-    if c.sha256:
-        return c.sha256, f"the pinned hash of {c.name}"
     return None, ""
+
+
+def network_reason(e: Exception) -> str:
+    """A short, plain reason for a failed request (the exception type in brackets)."""
+    import requests
+    text = str(e)
+    if isinstance(e, requests.Timeout) or "timed out" in text.lower():
+        reason = f"nothing received for {STALL_TIMEOUT_S} s (stalled)" if not isinstance(e, requests.ConnectTimeout) \
+            else f"no connection within {CONNECT_TIMEOUT_S} s"
+    elif isinstance(e, requests.HTTPError) and e.response is not None:
+        reason = f"HTTP {e.response.status_code} {e.response.reason}"
+    elif "NameResolution" in text or "Name or service not known" in text or "getaddrinfo" in text:
+        reason = "the host name does not resolve (offline?)"
+    elif "refused" in text.lower():
+        reason = "connection refused"
+    elif isinstance(e, requests.exceptions.ChunkedEncodingError) or "IncompleteRead" in text or \
+            "RemoteDisconnected" in text or "reset by peer" in text:
+        reason = "the connection was cut"
+    else:
+        reason = "cannot connect"
+    return f"{reason} ({type(e).__name__})"
+
+
+def mirror_unreachable(m: Mirror, e: Exception) -> str:
+    return (f"{m.describe()} cannot be used: {network_reason(e)}. Check that the server is up and the address "
+            f"is right, or unset {MIRROR_ENV} to download from the official source.")
 
 
 # ---------------------------------------------------------------- downloads
 
-def fetch_url(url: str, name: str, sha256: str, progress: bool | None) -> Path:
-    """Download ``url`` to ``data/downloads/name`` with pooch, verified against ``sha256``.
+def fetch_url(url: str, name: str, sha256: str, progress: bool | None, why: str = "the expected hash") -> Path:
+    """Download ``url`` to ``data/downloads/name`` with pooch, verified against ``sha256`` (``why``: who says so).
 
-    A download shows a progress bar unless ``progress=False`` (it is long, and only happens online).
+    The transfer happens in a per-process folder, renamed into place once verified. A download
+    shows a progress bar unless ``progress=False`` (it is long, and only happens online).
     """
     import pooch
     import requests
     progress = progress is not False
     dest = downloads_dir()
-    dest.mkdir(parents=True, exist_ok=True)
-    fetcher = pooch.create(path=dest, base_url=url.rsplit("/", 1)[0] + "/", registry={name: f"sha256:{sha256}"},
-                           urls={name: url}, retry_if_failed=RETRIES)
+    final = dest / name
     try:
-        path = Path(fetcher.fetch(name, progressbar=progress,
-                                  downloader=pooch.HTTPDownloader(progressbar=progress, timeout=TIMEOUT_S)))
-    except ValueError as e:  # pooch: hash mismatch after every retry
-        raise DataError(f"Downloaded {url}, but its SHA-256 is not the expected {sha256} "
-                        f"(tried {1 + RETRIES} times; nothing was kept). Details: {e}") from None
-    except requests.RequestException as e:
-        raise _Unreachable(f"{url}: {type(e).__name__}: {e}") from None
-    mark_trusted(path, f"matched {sha256} when downloaded from {url}")  # later calls skip hashing
-    return path
+        dest.mkdir(parents=True, exist_ok=True)
+        remove_stale_temps(dest)  # what killed downloads left behind
+        work = dest / f".download-{name}.pid{os.getpid()}.{secrets.token_hex(4)}"
+        work.mkdir()
+        try:
+            fetcher = pooch.create(path=work, base_url=url.rsplit("/", 1)[0] + "/",
+                                   registry={name: f"sha256:{sha256}"}, urls={name: url}, retry_if_failed=RETRIES)
+            try:
+                got = fetcher.fetch(name, progressbar=progress,
+                                    downloader=pooch.HTTPDownloader(progressbar=progress, timeout=timeout()))
+            except ValueError:  # pooch: hash mismatch after every retry
+                raise DataError(f"Downloaded {url}, but its SHA-256 does not match {why} ({sha256}); tried "
+                                f"{1 + RETRIES} time(s) and kept nothing. The file there is damaged or a different "
+                                "version.") from None
+            except requests.RequestException as e:
+                raise _Unreachable(f"{url}: {network_reason(e)}") from None
+            os.replace(got, final)
+            remember_hash(final, sha256)  # pooch hashed it while checking: an 825 MB file is not hashed twice
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    except OSError as e:
+        if e.filename is None and e.errno is not None:  # a failed write names no file: name the download
+            raise OSError(e.errno, e.strerror or os.strerror(e.errno), str(final)) from e
+        raise
+    return final
 
 
 class _Unreachable(Exception):
-    """A download failed for network reasons (try the next source)."""
+    """A download failed for network reasons."""
 
 
 # ---------------------------------------------------------------- locating a dataset
 
 def locate(dataset: str, *, download: bool = True, progress: bool | None = None) -> Located:
-    """The first verified copy of ``dataset``: data folder, mirror, then (if allowed) the official URL.
+    """The first verified copy of ``dataset``: the data folder, then the mirror if one is set, else
+    (if allowed) the official URL.
 
-    Raises DataError on a hash mismatch, on a mirror file with no known hash, and when no copy
+    Raises DataError on a mirror file that does not match its hash or has none, on a mirror that
+    is set but unusable (not a folder, unreachable, stalled, without the files), and when no copy
     can be had (naming the mirror setting and the file names it looks for).
     """
     cands = SOURCES[dataset]
@@ -293,79 +453,103 @@ def locate(dataset: str, *, download: bool = True, progress: bool | None = None)
         path = downloads_dir() / c.name
         if not path.is_file():
             continue
-        if c.url:  # the official file: only its pin counts
-            verify(path, c.sha256, f"the pinned hash of the official {c.name}")
-            return Located(path, c.name, c.sha256, "data folder", True)
-        digest = trusted_hash(path)  # downloaded earlier and verified then (perhaps against a mirror's list)
-        if digest is None and c.sha256:
-            digest = verify(path, c.sha256, f"the pinned hash of {c.name}")  # a copy put there by hand
-        if digest is not None:
+        digest = sha256_of(path)
+        if c.sha256:  # a pinned file: only its pin counts
+            if digest == c.sha256:
+                return Located(path, c.name, digest, "data folder", bool(c.url))
+            warn(f"Ignoring {path}: its SHA-256 {digest[:12]}... is not the pinned {c.sha256[:12]}... "
+                 "(damaged, or another file of that name): delete it.")
+            notes.append(f"{path} does not match its pinned hash")
+            continue
+        if trusted_hash(path):  # downloaded earlier, and this very content was listed in the mirror's SHA256SUMS
             return Located(path, c.name, digest, "data folder")
         notes.append(f"{path} has no known hash; it is only used from a mirror listing it in {SUMS_FILE}")
     for name in FOLDERS.get(dataset, ()):
         if (paths.data_dir() / name).is_dir():
             return Located(paths.data_dir() / name, name + "/", None, "data folder")
 
-    # 2. the mirror
+    # 2. the mirror: when one is set, it is the only other place looked at
     m = mirror()
     if m is not None and m.folder is not None:
         if not m.folder.is_dir():
-            notes.append(f"{m.describe()} is not a folder")
-        else:
-            sums = mirror_sums(m)
-            for c in cands:
-                path = m.folder / c.name
-                if not path.is_file():
-                    continue
-                expected, why = expected_hash(c, sums)
-                if expected is None:
-                    raise DataError(
-                        f"The mirror file {path} has no known SHA-256, so it is not used. Add a line "
-                        f"'<sha256>  {c.name}' to {m.folder / SUMS_FILE}, or use one of: {_names(dataset)}.")
-                verify(path, expected, why)  # read in place: a read-only mirror is fine
-                return Located(path, c.name, expected, f"mirror {m.folder}", bool(c.url))
-            for name in FOLDERS.get(dataset, ()):
-                if (m.folder / name).is_dir():
-                    return Located(m.folder / name, name + "/", None, f"mirror {m.folder}")
-            notes.append(f"{m.describe()} has none of: {_names(dataset)}")
-    elif m is not None and download and not offline():
-        import pooch
-        import requests
+            what = "a file" if m.folder.exists() else "missing"
+            raise DataError(f"{m.describe()} is not a folder ({what}). Fix the path, or unset {MIRROR_ENV} to "
+                            f"download {TITLES[dataset]} from the official source.")
         sums = mirror_sums(m)
         for c in cands:
+            path = m.folder / c.name
+            if not path.is_file():
+                continue
             expected, why = expected_hash(c, sums)
             if expected is None:
-                continue
-            url = m.url + c.name
-            try:
-                present = pooch.HTTPDownloader(timeout=TIMEOUT_S)(url, None, None, check_only=True)
-            except requests.RequestException as e:
-                notes.append(f"{m.describe()} is unreachable ({type(e).__name__})")
-                break
-            if present:
-                try:
-                    path = fetch_url(url, c.name, expected, progress)
-                except _Unreachable as e:
-                    notes.append(f"downloading from the mirror failed: {e}")
-                    break
-                return Located(path, c.name, expected, f"mirror {m.url}", bool(c.url))
-        else:
-            notes.append(f"{m.describe()} has none of: {_names(dataset)}")
-    elif m is None:
-        notes.append(f"{MIRROR_ENV} is not set")
+                raise DataError(
+                    f"The mirror file {path} has no known SHA-256, so it is not used. Add a line "
+                    f"'<sha256>  {c.name}' to {m.folder / SUMS_FILE}, or use one of: {_names(dataset)}.")
+            verify(path, expected, why)  # read in place: a read-only mirror is fine
+            return Located(path, c.name, expected, f"mirror {m.folder}", bool(c.url))
+        for name in FOLDERS.get(dataset, ()):
+            if (m.folder / name).is_dir():
+                return Located(m.folder / name, name + "/", None, f"mirror {m.folder}")
+        raise DataError(mirror_lacks(m, dataset))
+    if m is not None:
+        if offline() or not download:
+            notes.append(f"{OFFLINE_ENV} is set, so nothing is downloaded, not even from {m.describe()}"
+                         if offline() else f"{m.describe()} is a web mirror, and downloading was not asked for")
+            raise DataError(not_found_message(dataset, notes))
+        return _from_web_mirror(m, dataset, progress)
+    notes.append(f"{MIRROR_ENV} is not set")
 
     # 3. the official source
     if download and not offline():
         for c in cands:
             if c.url:
                 try:
-                    path = fetch_url(c.url, c.name, c.sha256, progress)
+                    path = fetch_url(c.url, c.name, c.sha256, progress, f"the pinned hash of the official {c.name}")
                     return Located(path, c.name, c.sha256, f"downloaded from {c.url}", True)
                 except _Unreachable as e:
                     notes.append(f"the download failed: {e}")
     elif offline():
         notes.append(f"{OFFLINE_ENV} is set, so nothing is downloaded")
     raise DataError(not_found_message(dataset, notes))
+
+
+def _from_web_mirror(m: Mirror, dataset: str, progress: bool | None) -> Located:
+    import pooch
+    import requests
+    sums = mirror_sums(m)
+    for c in SOURCES[dataset]:
+        expected, why = expected_hash(c, sums)
+        if expected is None:
+            continue
+        url = m.url + c.name
+        try:
+            present = pooch.HTTPDownloader(timeout=timeout())(url, None, None, check_only=True)
+        except requests.RequestException as e:
+            raise DataError(mirror_unreachable(m, e)) from None
+        if not present:
+            continue
+        try:
+            path = fetch_url(url, c.name, expected, progress, why)
+        except _Unreachable as e:
+            raise DataError(f"Downloading from {m.describe()} failed: {e}. Try again, or unset {MIRROR_ENV} to "
+                            "download from the official source.") from None
+        if not c.sha256:
+            mark_trusted(path, expected, f"listed in {m.url}{SUMS_FILE} when downloaded")
+        return Located(path, c.name, expected, f"mirror {m.url}", bool(c.url))
+    raise DataError(mirror_lacks(m, dataset))
+
+
+def mirror_lacks(m: Mirror, dataset: str) -> str:
+    lines = [f"{m.describe()} has none of the {TITLES[dataset]} files, so nothing was downloaded. Put one of these "
+             f"there (a name without a pin needs a line in its {SUMS_FILE}), or unset {MIRROR_ENV} to download from "
+             "the official source:"]
+    lines += _file_list(dataset)
+    return "\n".join(lines)
+
+
+def _file_list(dataset: str) -> list[str]:
+    lines = [f"  {c.name:28s} {c.about}" for c in SOURCES[dataset]]
+    return lines + [f"  {name + '/':28s} the extracted folder" for name in FOLDERS.get(dataset, ())]
 
 
 def _names(dataset: str) -> str:
@@ -376,10 +560,7 @@ def not_found_message(dataset: str, notes: list[str]) -> str:
     lines = [f"{TITLES[dataset]} is not available: " + "; ".join(notes) + "."]
     lines.append(f"To work offline, set {MIRROR_ENV} to a folder (or web address) holding one of these files, "
                   f"or copy one into {downloads_dir()}:")
-    for c in SOURCES[dataset]:
-        lines.append(f"  {c.name:28s} {c.about}")
-    for name in FOLDERS.get(dataset, ()):
-        lines.append(f"  {name + '/':28s} the extracted folder")
+    lines += _file_list(dataset)
     lines.append(f"Example: export {MIRROR_ENV}=/path/to/datasets   (then: cnncourse data fetch {dataset})")
     return "\n".join(lines)
 

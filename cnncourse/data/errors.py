@@ -1,8 +1,10 @@
 """The one exception type of the data layer."""
 from __future__ import annotations
 
+from ..errors import CourseError
 
-class DataError(RuntimeError):
+
+class DataError(CourseError, RuntimeError):
     """A dataset could not be found, verified or prepared; the message says what to do."""
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import paths, profiles
+from ..errors import SettingError
 from . import archives, download
 from .errors import DataError
 
@@ -50,7 +51,7 @@ class Report:
         text += "."
         if self.dropped:
             why = Counter(d["reason"].split(":")[0] for d in self.dropped)
-            text += (f"\nDropped {len(self.dropped)} file(s) that do not decode as images: "
+            text += (f"\nDropped {len(self.dropped)} file(s) that are not usable images: "
                      + ", ".join(f"{n} {r}" for r, n in why.most_common())
                      + " (" + ", ".join(d["file"] for d in self.dropped[:5])
                      + (", ..." if len(self.dropped) > 5 else "") + ").")
@@ -62,9 +63,12 @@ class Report:
 
 
 def split_sizes(split=None) -> tuple[int, int, int]:
-    sizes = tuple(int(n) for n in (split if split is not None else profiles.settings("data").cats_vs_dogs_split))
+    try:
+        sizes = tuple(int(n) for n in (split if split is not None else profiles.settings("data").cats_vs_dogs_split))
+    except (TypeError, ValueError):
+        sizes = ()
     if len(sizes) != 3 or min(sizes) < 1:
-        raise ValueError(f"split must be three positive sizes per class (train, validation, test), not {split!r}")
+        raise SettingError(f"split must be three positive sizes per class (train, validation, test), not {split!r}")
     return sizes
 
 
@@ -140,12 +144,17 @@ def cats_vs_dogs(image_size=(180, 180), batch_size: int = 32, *, seed: int = DEF
 def _source_id(located: download.Located) -> str:
     if located.sha256:
         return located.sha256
-    # an extracted folder: its names and sizes stand in for a hash
+    # an extracted folder: its names and sizes stand in for a hash (names as the OS gave them, any encoding)
     import hashlib
     h = hashlib.sha256()
     for name, size in sorted(_folder_members(located.path, with_size=True)):
-        h.update(f"{name}\0{size}\n".encode())
+        h.update(f"{name}\0{size}\n".encode("utf-8", "surrogateescape"))
     return "folder:" + h.hexdigest()
+
+
+def printable(name: str) -> str:
+    """A file name fit for JSON and any terminal: bytes that are not UTF-8 (a Latin-1 name) become U+FFFD."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def _folder_members(folder: Path, with_size: bool = False):
@@ -186,12 +195,16 @@ class _Reader:
         return found
 
     def read(self, name: str) -> bytes:
+        """The member's bytes; _Unreadable (with the drop reason) when it is too large or damaged."""
         try:
+            size = self.files[name].stat().st_size if self.zip is None else self.files[name].file_size
+            if reason := archives.too_large(size):  # never read whole into memory
+                raise _Unreadable(reason)
             if self.zip is None:
                 return self.files[name].read_bytes()
             return self.zip.read(self.files[name])
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as e:  # e.g. a CRC error: treat as corrupt
-            raise _Unreadable(str(e)) from None
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as e:  # e.g. a CRC error
+            raise _Unreadable(f"truncated or corrupt: {e}") from None
 
     def close(self):
         if self.zip is not None:
@@ -199,7 +212,7 @@ class _Reader:
 
 
 class _Unreadable(Exception):
-    pass
+    """A member that is not read; the message is the drop reason."""
 
 
 def _natural(name: str):
@@ -259,12 +272,12 @@ def _build(root: Path, located: download.Located, sizes: tuple[int, int, int], s
                     try:
                         data, reason, converted = check_image(reader.read(name))
                     except _Unreadable as e:
-                        data, reason, converted = None, f"truncated or corrupt: {e}", False
+                        data, reason, converted = None, str(e), False
                     if data is None:
-                        report.dropped.append({"file": name, "reason": reason})
+                        report.dropped.append({"file": printable(name), "reason": reason})
                         continue
                     if converted:
-                        report.converted.append(name)
+                        report.converted.append(printable(name))
                     kept.append((name, data))
                     bar.update(1)
                 if len(kept) < need:
@@ -284,11 +297,16 @@ def _build(root: Path, located: download.Located, sizes: tuple[int, int, int], s
                     start += n
         marker = {"format": MARKER_FORMAT, "seed": seed, "split": dict(zip(SPLITS, sizes)), "classes": list(CLASSES),
                   "source": {"name": located.name, "id": _source_id(located), "sha256": located.sha256,
-                             "origin": located.origin, "path": str(located.path)},
+                             "origin": located.origin, "path": printable(str(located.path))},
                   "counts": report.counts, "dropped": report.dropped, "converted": report.converted,
                   "created": time.strftime("%Y-%m-%dT%H:%M:%S")}
         download.write_json_atomic(tmp / MARKER, marker)  # written last: a folder without it is incomplete
         _install(tmp, root)
+    except OSError as e:  # a full or read-only disk: name the split, not a file of the removed temp folder
+        shutil.rmtree(tmp, ignore_errors=True)
+        if e.errno is None:
+            raise
+        raise OSError(e.errno, e.strerror or os.strerror(e.errno), str(root)) from e
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

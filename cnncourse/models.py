@@ -1,0 +1,95 @@
+"""Trained models kept between notebooks: ``save(model, "03_scratch")`` and ``load("03_scratch")``.
+
+Used in 03 (saves the from-scratch convnets), 04 (saves the fine-tuned network) and by anyone who
+wants a model back without training it again. Models live in ``<data dir>/models/<name>.keras``;
+the two digits a name starts with say which notebook writes it, so a missing model's error names
+the notebook to run.
+"""
+from __future__ import annotations
+
+import os
+import re
+import sys
+from pathlib import Path
+
+from . import paths
+from .fileio import temp_path
+
+_NAME = re.compile(r"^[0-9]{2}_[A-Za-z0-9_-]+$")
+
+
+class ModelNotFoundError(FileNotFoundError):
+    """No saved model of that name: the message says which notebook writes it."""
+
+
+def models_dir() -> Path:
+    """``<data dir>/models``: created on first use."""
+    folder = paths.data_dir() / "models"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _check_name(name: str) -> str:
+    if not _NAME.match(name):
+        raise ValueError(f"model name {name!r} must look like 'NN_short_name' (NN = the notebook that trains it), "
+                         "e.g. '03_scratch'")
+    return name
+
+
+def path(name: str) -> Path:
+    """Where the model ``name`` is (or would be) saved."""
+    return models_dir() / f"{_check_name(name)}.keras"
+
+
+def _notebook_for(name: str) -> str:
+    prefix = name[:2]
+    root = paths.repo_root()
+    found = sorted((root / "notebooks").glob(f"{prefix}_*.ipynb")) if root is not None else []
+    return found[0].name if found else f"notebook {prefix}"
+
+
+def save(model, name: str, *, verbose: bool = True) -> Path:
+    """``model.save()`` to ``<data dir>/models/<name>.keras`` through a temporary file and a rename.
+
+    A reader never sees half a file, and an interrupted save leaves the previous model in place.
+    """
+    final = path(name)
+    tmp = temp_path(final, suffix=".keras")  # Keras insists on the .keras suffix
+    try:
+        model.save(tmp)
+        os.replace(tmp, final)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    if verbose:
+        size = final.stat().st_size / 1e6
+        print(f"saved {name} ({size:.1f} MB) to {final}")
+    return final
+
+
+def load(name: str, *, compile: bool = True):
+    """The model saved as ``name``; a clear error naming the notebook to run when it is missing."""
+    import keras
+
+    from . import layers  # noqa: F401  registers the course's custom layers for deserialisation
+
+    file = path(name)
+    if not file.is_file():
+        raise ModelNotFoundError(f"no saved model {name!r} in {file.parent}: run {_notebook_for(name)} first "
+                                 f"(it saves {name} there)")
+    try:
+        return keras.models.load_model(file, compile=compile)
+    except (OSError, ValueError, KeyError) as exc:  # truncated or foreign file: not a usable .keras archive
+        raise ModelNotFoundError(f"the saved model {file} cannot be read ({type(exc).__name__}): delete it and "
+                                 f"run {_notebook_for(name)} again") from exc
+
+
+def saved() -> list[str]:
+    """Names of the models saved so far, sorted."""
+    return sorted(p.stem for p in models_dir().glob("[0-9][0-9]_*.keras"))
+
+
+__all__ = ["ModelNotFoundError", "load", "models_dir", "path", "save", "saved"]
+
+if __name__ == "__main__":  # pragma: no cover - a tiny listing for the curious
+    print("\n".join(saved()) or "no saved models", file=sys.stdout)

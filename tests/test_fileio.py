@@ -1,0 +1,73 @@
+"""Atomic writes: a failed write (a full disk) leaves the old file, names the target, and leaves no temp file."""
+import errno
+import json
+import os
+
+import pytest
+
+from cnncourse import fileio
+
+
+class FullDisk:
+    """A file object that takes ``room`` bytes and then fails like a full disk."""
+
+    def __init__(self, f, room):
+        self.f, self.room = f, room
+
+    def write(self, data):
+        self.f.write(data[: self.room])
+        if len(data) > self.room:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        self.room -= len(data)
+        return len(data)
+
+    def __getattr__(self, name):
+        return getattr(self.f, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.f.close()
+
+
+def test_a_full_disk_leaves_the_old_file_and_no_temp_file(tmp_path, monkeypatch):
+    target = tmp_path / "lesson.ipynb"
+    target.write_text('{"cells": []}\n')
+    real_open = open
+    monkeypatch.setattr("builtins.open", lambda f, mode="r", *a, **k: FullDisk(real_open(f, mode, *a, **k), 10)
+                        if "x" in mode else real_open(f, mode, *a, **k))
+    with pytest.raises(OSError) as err:
+        fileio.write_text_atomic(target, json.dumps({"cells": ["x" * 10_000]}))
+    assert err.value.errno == errno.ENOSPC and err.value.filename == str(target), "the error names the target"
+    assert target.read_text() == '{"cells": []}\n'
+    assert [p.name for p in tmp_path.iterdir()] == ["lesson.ipynb"]
+
+
+def test_an_exception_inside_the_block_keeps_the_old_file(tmp_path):
+    target = tmp_path / "cache.npz"
+    target.write_bytes(b"old")
+    with pytest.raises(RuntimeError), fileio.atomic_write(target, "wb") as f:
+        f.write(b"half")
+        raise RuntimeError("killed")
+    assert target.read_bytes() == b"old" and [p.name for p in tmp_path.iterdir()] == ["cache.npz"]
+
+
+def test_replacing_keeps_permissions_and_writes_through_links(tmp_path):
+    real = tmp_path / "real.json"
+    real.write_text("{}")
+    real.chmod(0o640)
+    link = tmp_path / "link.json"
+    link.symlink_to(real)
+    fileio.write_json_atomic(link, {"a": 1})
+    assert link.is_symlink() and json.loads(real.read_text()) == {"a": 1}
+    assert oct(real.stat().st_mode & 0o777) == oct(0o640)
+
+
+def test_atomic_path_for_libraries_that_write_by_name(tmp_path):
+    target = tmp_path / "models" / "net.keras"
+    with fileio.atomic_path(target) as tmp:
+        assert tmp.parent == target.parent and tmp.suffix == ".keras" and tmp.name.startswith(".net.keras.pid")
+        tmp.write_bytes(b"weights")
+        assert not target.exists()
+    assert target.read_bytes() == b"weights" and os.listdir(target.parent) == ["net.keras"]

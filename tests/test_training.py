@@ -1,0 +1,27 @@
+"""cnncourse.training: the epoch timer, the train-validation gap and the epoch early stopping kept."""
+import keras
+import numpy as np
+
+from cnncourse.training import EpochTimer, best_epoch, last_gap
+
+
+def test_gap_is_read_at_the_kept_epoch():
+    history = {"accuracy": [0.6, 0.8, 0.95], "val_accuracy": [0.55, 0.7, 0.65]}
+    assert last_gap(history) == 0.95 - 0.65
+    assert last_gap(history, epoch=2) == 0.8 - 0.7
+    assert last_gap({"accuracy": [0.5]}) is None
+
+
+def test_best_epoch_is_the_one_early_stopping_restored():
+    keras.utils.set_random_seed(0)
+    x = np.random.default_rng(0).normal(size=(64, 3)).astype("float32")
+    y = (x[:, :1] > 0).astype("float32")
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer=keras.optimizers.SGD(0.5), loss="binary_crossentropy")
+    # an unreachable min_delta: no epoch after the first counts as an improvement
+    stop = keras.callbacks.EarlyStopping(patience=2, min_delta=10.0, restore_best_weights=True)
+    history = model.fit(x, y, validation_split=0.25, epochs=20, callbacks=[stop, EpochTimer()], verbose=0)
+    assert len(history.history["loss"]) == 3
+    assert best_epoch([stop]) == 1
+    assert best_epoch([EpochTimer()]) is None
+    assert all(s > 0 for s in history.history["seconds"])
