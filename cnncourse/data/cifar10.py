@@ -13,6 +13,7 @@ import pickle
 import re
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -115,8 +116,15 @@ def write_cache(path: Path, arrays: Arrays, meta: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     download.remove_stale_temps(path.parent)
     (x_train, y_train), (x_test, y_test) = arrays
-    with atomic_write(path, "wb") as f:
-        np.savez(f, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test, meta=np.array(json.dumps(meta)))
+    members = {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test,
+               "meta": np.array(json.dumps(meta))}
+    # np.load reads this as np.savez writes it (stored .npy members). Written by hand because an error
+    # inside np.savez (a full disk) leaves numpy < 2 with an unclosed ZipFile whose __del__ later prints
+    # a traceback; a with-block closes it on every path.
+    with atomic_write(path, "wb") as f, zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED) as zf:
+        for name, array in members.items():
+            with zf.open(f"{name}.npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, np.asanyarray(array), allow_pickle=False)
 
 
 def decode(located: download.Located, progress: bool = False) -> Arrays:
