@@ -6,8 +6,9 @@ never leave a truncated file where a good one was. So every write goes to a hidd
 in the same folder and is renamed over the target only once it is complete and flushed.
 
 - ``atomic_write(path, "w")``: a file object to write to; renamed into place when the block ends.
-- ``atomic_path(path)``: a temporary path (same suffix) for libraries that write by file name,
-  e.g. ``with atomic_path(p) as tmp: model.save(tmp)``.
+- ``atomic_path(path)``: a temporary path (same suffixes, e.g. ``.weights.h5``) for libraries that
+  write by file name and check the suffix, e.g. ``with atomic_path(p) as tmp: model.save(tmp)``.
+- ``discard(path)``: remove a file or a folder tree, quietly (temporary files of failed writes).
 - ``write_text_atomic``, ``write_bytes_atomic``, ``write_json_atomic``: the one-call forms.
 
 A failed write removes its temporary file and leaves the target as it was; an ``OSError`` raised
@@ -53,11 +54,11 @@ def _install(tmp: Path, path: Path) -> None:
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike, *, mkdir: bool = True) -> Iterator[Path]:
-    """A temporary path beside ``path`` (same suffix) to write to; renamed over ``path`` on success."""
+    """A temporary path beside ``path`` (same suffixes) to write to; renamed over ``path`` on success."""
     path = _target(Path(path))
     if mkdir:
         path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temp_path(path, suffix=path.suffix or ".tmp")
+    tmp = temp_path(path, suffix="".join(path.suffixes) or ".tmp")
     try:
         yield tmp
         if tmp.is_dir():
@@ -65,23 +66,24 @@ def atomic_path(path: str | os.PathLike, *, mkdir: bool = True) -> Iterator[Path
         else:
             _install(tmp, path)
     except OSError as e:
-        _discard(tmp)
+        discard(tmp)
         named = _named(e, path, tmp)
         if named is e:
             raise
         raise named from e
     except BaseException:
-        _discard(tmp)
+        discard(tmp)
         raise
 
 
-def _discard(tmp: Path) -> None:
-    if tmp.is_dir() and not tmp.is_symlink():
+def discard(path: Path) -> None:
+    """Remove a file, a link or a folder tree; nothing to remove, or a failure, is not an error."""
+    if path.is_dir() and not path.is_symlink():
         import shutil
-        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(path, ignore_errors=True)
     else:
         with contextlib.suppress(OSError):
-            tmp.unlink()
+            path.unlink()
 
 
 @contextlib.contextmanager

@@ -7,13 +7,12 @@ the notebook to run.
 """
 from __future__ import annotations
 
-import os
 import re
 import sys
 from pathlib import Path
 
 from . import paths
-from .fileio import temp_path
+from .fileio import atomic_path
 
 _NAME = re.compile(r"^[0-9]{2}_[A-Za-z0-9_-]+$")
 
@@ -54,13 +53,8 @@ def save(model, name: str, *, verbose: bool = True) -> Path:
     A reader never sees half a file, and an interrupted save leaves the previous model in place.
     """
     final = path(name)
-    tmp = temp_path(final, suffix=".keras")  # Keras insists on the .keras suffix
-    try:
+    with atomic_path(final) as tmp:  # keeps the .keras suffix Keras insists on
         model.save(tmp)
-        os.replace(tmp, final)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     if verbose:
         size = final.stat().st_size / 1e6
         print(f"saved {name} ({size:.1f} MB) to {final}")

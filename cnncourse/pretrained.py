@@ -40,7 +40,7 @@ import numpy as np
 
 from . import paths
 from .data import download
-from .fileio import temp_path, write_json_atomic
+from .fileio import atomic_path, write_json_atomic
 from .runtime import import_tensorflow
 
 import_tensorflow()
@@ -458,12 +458,8 @@ def _imagenet_model():
     try:
         h5.parent.mkdir(parents=True, exist_ok=True)
         download.remove_stale_temps(h5.parent)
-        tmp = temp_path(h5, suffix=".weights.h5")  # Keras insists on the suffix
-        try:
+        with atomic_path(h5) as tmp:  # keeps the .weights.h5 suffix Keras insists on
             model.save_weights(tmp)
-            os.replace(tmp, h5)
-        finally:
-            tmp.unlink(missing_ok=True)
         write_json_atomic(_stamp_path(h5), stamp)
     except OSError as e:
         print(f"cnncourse: could not cache the converted weights in {h5.parent} ({e}); converting again next time",
@@ -559,13 +555,8 @@ def keras_weights_file(name: str, include_top: bool = True) -> Path | None:
     if actual != wanted.md5:
         raise PretrainedError(f"{found} has MD5 {actual}, but Keras publishes {wanted.md5} for {wanted.file}: "
                               "the mirror's copy is damaged or a different file; refusing it")
-    cached.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temp_path(cached)
-    try:
+    with atomic_path(cached) as tmp:
         shutil.copyfile(found, tmp)
-        os.replace(tmp, cached)
-    finally:
-        tmp.unlink(missing_ok=True)
     return cached
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -28,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import paths
-from ..fileio import temp_path, write_json_atomic  # noqa: F401 (re-exported for cifar10, pets)
+from ..fileio import discard, temp_path, write_json_atomic  # noqa: F401 (re-exported for cifar10, pets)
 from .errors import DataError
 
 MIRROR_ENV = paths.MIRROR_ENV
@@ -144,15 +145,7 @@ def stale_temps(folder: Path) -> list[Path]:
 
 def remove_stale_temps(folder: Path) -> None:
     for path in stale_temps(folder):
-        _remove(path)
-
-
-def _remove(path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path, ignore_errors=True)
-    else:
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
+        discard(path)
 
 
 _POOCH_TEMP = re.compile(r"^tmp[a-z0-9_]{8}$")  # tempfile's names, as pooch used them directly in downloads/
@@ -195,7 +188,9 @@ def clean_leftovers() -> list[tuple[Path, int]]:
     removed = []
     for path in leftovers():
         size = size_of(path)
-        _remove(path)
+        discard(path)
+        if os.path.lexists(path):  # discard() is quiet: say what could not be removed
+            raise PermissionError(errno.EACCES, "could not remove this leftover", str(path))
         removed.append((path, size))
     return removed
 
