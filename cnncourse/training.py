@@ -1,7 +1,9 @@
 """Training plumbing shared by the notebooks; the models and their ``fit`` calls stay in the notebooks.
 
-- ``EpochTimer``   a callback that adds ``seconds`` (wall time per epoch) to the History   (02, 03)
-- ``last_gap``     training minus validation accuracy at an epoch: the overfitting gap      (02, 03)
+- ``EpochTimer``   a callback that adds ``seconds`` (wall time per epoch) to the History   (02, 03, 05)
+- ``last_gap``     training minus validation accuracy at an epoch: the overfitting gap      (03)
+- ``mean_gap``     the same gap averaged over the last few epochs, steadier on a small validation set (02)
+- ``Snapshots``    a callback that keeps a copy of the weights every few epochs (snapshot ensembles) (05)
 - ``best_epoch``   the 1-based epoch whose weights ``EarlyStopping(restore_best_weights=True)`` kept (03)
 """
 from __future__ import annotations
@@ -25,12 +27,52 @@ class EpochTimer(keras.callbacks.Callback):
             logs["seconds"] = time.perf_counter() - self._start
 
 
+class Snapshots(keras.callbacks.Callback):
+    """Keeps a copy of the model's weights at the end of every ``every``-th epoch (1-based: every, 2*every, ...).
+
+    With a learning rate that restarts every ``every`` epochs (a cyclic schedule), each copy is
+    taken where the rate has decayed to its minimum: one training run yields several models, the
+    members of a snapshot ensemble. ``weights`` is the list of copies, oldest first; load one with
+    ``model.set_weights(snapshots.weights[i])``.
+    """
+
+    def __init__(self, every: int):
+        super().__init__()
+        if every < 1:
+            raise ValueError(f"every must be at least 1 epoch, got {every}")
+        self.every = every
+        self.weights: list = []
+        self.epochs: list[int] = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self.every == 0:
+            self.weights.append([w.copy() for w in self.model.get_weights()])
+            self.epochs.append(epoch + 1)
+
+
 def last_gap(history: dict, metric: str = "accuracy", epoch: int | None = None) -> float | None:
     """Training minus validation ``metric`` at ``epoch`` (1-based; default the last); None without validation."""
     if f"val_{metric}" not in history:
         return None
     i = -1 if epoch is None else epoch - 1
     return float(history[metric][i] - history[f"val_{metric}"][i])
+
+
+def mean_gap(history: dict, metric: str = "accuracy", last: int = 3, epoch: int | None = None) -> float | None:
+    """Training minus validation ``metric``, averaged over the ``last`` epochs that end at ``epoch``.
+
+    ``epoch`` is 1-based (default: the last one); fewer epochs are averaged when fewer exist. On a
+    few hundred validation images the accuracy of one epoch swings by several points, so one epoch's
+    gap is mostly noise; the mean of three is steadier. None without validation.
+    """
+    if f"val_{metric}" not in history:
+        return None
+    end = len(history[metric]) if epoch is None else epoch
+    if not 1 <= end <= len(history[metric]):
+        raise ValueError(f"epoch {epoch} is outside the history's 1..{len(history[metric])}")
+    start = max(0, end - last)
+    gaps = [history[metric][i] - history[f"val_{metric}"][i] for i in range(start, end)]
+    return float(sum(gaps) / len(gaps))
 
 
 def best_epoch(callbacks) -> int | None:
@@ -41,4 +83,4 @@ def best_epoch(callbacks) -> int | None:
     return None
 
 
-__all__ = ["EpochTimer", "best_epoch", "last_gap"]
+__all__ = ["EpochTimer", "Snapshots", "best_epoch", "last_gap", "mean_gap"]

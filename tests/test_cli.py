@@ -1,7 +1,9 @@
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 
 import nbformat
 import pytest
@@ -158,3 +160,26 @@ def test_parser_knows_the_commands():
     assert parser.parse_args(["run", "--profile", "full"]).profile == "full"
     with pytest.raises(SystemExit):
         parser.parse_args(["run", "--profile", "turbo"])
+
+
+def test_sigterm_stops_the_whole_run(tmp_path):
+    """A stopped run must not carry on with the next notebook, nor record the stopped one as failed."""
+    slow, after = tmp_path / "91_slow.ipynb", tmp_path / "92_after.ipynb"
+    make_notebook(slow, "import time\nprint('started', flush=True)\ntime.sleep(120)", setup=False)
+    make_notebook(after, "print('should not run')", setup=False)
+    slow_before, after_before = slow.read_text(), after.read_text()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CNNCOURSE_")}
+    env.update(CNNCOURSE_RESULTS_DIR=str(tmp_path / "results"), MPLBACKEND="Agg")
+    proc = subprocess.Popen([sys.executable, "-m", "cnncourse", "run", str(slow), str(after), "--profile", "quick"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        time.sleep(8)  # the kernel has started and is inside the sleeping cell
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 143, out + err
+    assert "cnncourse: stopped (SIGTERM)" in err
+    assert "92_after" not in out and "FAILED" not in out
+    assert slow.read_text() == slow_before and after.read_text() == after_before

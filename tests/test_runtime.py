@@ -123,3 +123,17 @@ def test_unknown_settings_are_setting_errors(monkeypatch):
         runtime.precision_override()
     with pytest.raises(CourseError, match="CNNCOURSE_PRECISION='bogus'"):
         cnncourse.setup(verbose=False)  # before TensorFlow is imported
+
+
+def test_setup_silences_only_the_ignored_shuffle_warning():
+    import warnings
+
+    import cnncourse
+
+    cnncourse.setup(seed=3, verbose=False)
+    with warnings.catch_warnings(record=True) as caught:  # keeps the filters setup() installed
+        # setup()'s filter must match Keras' message, and leave every other UserWarning visible
+        warnings.warn_explicit("`shuffle=True` was passed, but will be ignored since the data `x` was provided as a "
+                               "tf.data.Dataset.", UserWarning, "epoch_iterator.py", 74)
+        warnings.warn_explicit("something else", UserWarning, "epoch_iterator.py", 75)
+    assert [str(w.message) for w in caught] == ["something else"]

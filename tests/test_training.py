@@ -1,8 +1,9 @@
 """cnncourse.training: the epoch timer, the train-validation gap and the epoch early stopping kept."""
 import keras
 import numpy as np
+import pytest
 
-from cnncourse.training import EpochTimer, best_epoch, last_gap
+from cnncourse.training import EpochTimer, Snapshots, best_epoch, last_gap, mean_gap
 
 
 def test_gap_is_read_at_the_kept_epoch():
@@ -10,6 +11,17 @@ def test_gap_is_read_at_the_kept_epoch():
     assert last_gap(history) == 0.95 - 0.65
     assert last_gap(history, epoch=2) == 0.8 - 0.7
     assert last_gap({"accuracy": [0.5]}) is None
+
+
+def test_mean_gap_averages_the_last_epochs_up_to_the_kept_one():
+    history = {"accuracy": [0.5, 0.6, 0.8, 0.9, 1.0], "val_accuracy": [0.5, 0.5, 0.6, 0.6, 0.5]}
+    assert mean_gap(history) == pytest.approx((0.2 + 0.3 + 0.5) / 3)
+    assert mean_gap(history, epoch=3) == pytest.approx((0.0 + 0.1 + 0.2) / 3)
+    assert mean_gap(history, epoch=1) == pytest.approx(0.0)  # fewer epochs than `last`: those that exist
+    assert mean_gap(history, last=1) == pytest.approx(last_gap(history))
+    assert mean_gap({"accuracy": [0.5]}) is None
+    with pytest.raises(ValueError, match="outside"):
+        mean_gap(history, epoch=6)
 
 
 def test_best_epoch_is_the_one_early_stopping_restored():
@@ -25,3 +37,18 @@ def test_best_epoch_is_the_one_early_stopping_restored():
     assert best_epoch([stop]) == 1
     assert best_epoch([EpochTimer()]) is None
     assert all(s > 0 for s in history.history["seconds"])
+
+
+def test_snapshots_keep_copies_of_the_weights_every_few_epochs():
+    keras.utils.set_random_seed(0)
+    x = np.random.default_rng(0).normal(size=(32, 3)).astype("float32")
+    y = (x[:, :1] > 0).astype("float32")
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer=keras.optimizers.SGD(0.5), loss="binary_crossentropy")
+    snaps = Snapshots(every=2)
+    model.fit(x, y, epochs=5, batch_size=8, callbacks=[snaps], verbose=0)
+    assert snaps.epochs == [2, 4] and len(snaps.weights) == 2
+    assert not np.allclose(snaps.weights[0][0], snaps.weights[1][0])  # copies, not views of the live weights
+    assert not np.allclose(snaps.weights[1][0], model.get_weights()[0])  # epoch 5 trained on
+    with pytest.raises(ValueError, match="at least 1"):
+        Snapshots(every=0)

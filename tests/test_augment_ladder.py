@@ -1,9 +1,11 @@
-"""cnncourse.cifar: augmentation, the per-epoch dataset, the rung runner, fast batch norm, flip TTA."""
+"""cnncourse.augment and cnncourse.ladder: augmentation, the per-epoch dataset, rungs, fast batch norm, flip TTA."""
 import numpy as np
 import pytest
 
 keras = pytest.importorskip("keras")
-cifar = pytest.importorskip("cnncourse.cifar")
+augment = pytest.importorskip("cnncourse.augment")
+ladder = pytest.importorskip("cnncourse.ladder")
+layers_mod = pytest.importorskip("cnncourse.layers")
 
 
 def tiny_images(n=12, size=8, seed=0):
@@ -13,7 +15,7 @@ def tiny_images(n=12, size=8, seed=0):
 
 def test_random_crop_flip_is_a_shift_or_a_mirrored_shift():
     x = tiny_images()
-    out = cifar.random_crop_flip(x, np.random.default_rng(1), pad=2)
+    out = augment.random_crop_flip(x, np.random.default_rng(1), pad=2)
     assert out.shape == x.shape and out.dtype == x.dtype
     for img, src in zip(out, x):
         padded = np.pad(src, ((2, 2), (2, 2), (0, 0)))
@@ -24,13 +26,13 @@ def test_random_crop_flip_is_a_shift_or_a_mirrored_shift():
 
 def test_random_crop_flip_without_padding_or_flip_is_identity():
     x = tiny_images()
-    assert np.array_equal(cifar.random_crop_flip(x, np.random.default_rng(0), pad=0, flip=False), x)
+    assert np.array_equal(augment.random_crop_flip(x, np.random.default_rng(0), pad=0, flip=False), x)
 
 
 def test_random_crop_flip_varies_and_is_seeded():
     x = np.repeat(tiny_images(1), 200, axis=0)
-    a = cifar.random_crop_flip(x, np.random.default_rng(3))
-    b = cifar.random_crop_flip(x, np.random.default_rng(3))
+    a = augment.random_crop_flip(x, np.random.default_rng(3))
+    b = augment.random_crop_flip(x, np.random.default_rng(3))
     assert np.array_equal(a, b)
     assert len({img.tobytes() for img in a}) > 50  # 81 shifts x 2 mirrors
 
@@ -38,7 +40,7 @@ def test_random_crop_flip_varies_and_is_seeded():
 def test_augmented_images_batches_and_reshuffles():
     x = tiny_images(10)
     y = np.arange(10, dtype=np.uint8).reshape(-1, 1)
-    data = cifar.AugmentedImages(x, y, batch_size=4, augment=False, seed=0)
+    data = augment.AugmentedImages(x, y, batch_size=4, augment=False, seed=0)
     assert len(data) == 2  # the remainder of 2 images is dropped
     xb, yb = data[0]
     assert xb.shape == (4, 8, 8, 3) and yb.shape == (4, 1)
@@ -54,9 +56,9 @@ def test_augmented_images_batches_and_reshuffles():
 
 def test_augmented_images_rejects_bad_input():
     with pytest.raises(ValueError):
-        cifar.AugmentedImages(tiny_images(4), np.zeros((3, 1)), batch_size=2)
+        augment.AugmentedImages(tiny_images(4), np.zeros((3, 1)), batch_size=2)
     with pytest.raises(ValueError):
-        cifar.AugmentedImages(tiny_images(4), np.zeros((4, 1)), batch_size=8)
+        augment.AugmentedImages(tiny_images(4), np.zeros((4, 1)), batch_size=8)
 
 
 def tiny_model(bn=None):
@@ -74,38 +76,57 @@ def tiny_model(bn=None):
 
 def test_train_rung_reports_the_numbers():
     x, y = tiny_images(40), (np.arange(40) % 3).astype(np.uint8).reshape(-1, 1)
-    rung = cifar.train_rung("tiny", tiny_model(), (x, y), (x[:10], y[:10]), epochs=2, batch_size=8,
+    rung = ladder.train_rung("tiny", tiny_model(), (x, y), (x[:10], y[:10]), epochs=4, batch_size=8,
                             augment=True, verbose=0)
-    assert rung.epochs == 2 and rung.seconds > 0
+    assert rung.epochs == 4 and rung.seconds > 0
     assert 0.0 <= rung.test_accuracy <= 1.0
-    assert rung.gap == pytest.approx(rung.history["accuracy"][-1] - rung.history["val_accuracy"][-1])
-    assert len(rung.history["seconds"]) == 2  # EpochTimer's column
-    assert set(rung.row()) == {"rung", "test_accuracy", "train_val_gap", "epochs", "seconds"}
+    h = rung.history
+    gaps = [h["accuracy"][i] - h["val_accuracy"][i] for i in (1, 2, 3)]
+    assert rung.gap == pytest.approx(sum(gaps) / 3)  # mean of the last three epochs
+    assert len(h["seconds"]) == 4  # EpochTimer's column
+    row = rung.row()
+    assert set(row) == {"rung", "test_accuracy", "train_val_gap", "peak_val_accuracy", "peak_epoch", "epochs",
+                        "seconds"}
+    assert row["peak_val_accuracy"] == max(h["val_accuracy"])
+    assert h["val_accuracy"][row["peak_epoch"] - 1] == row["peak_val_accuracy"]
     assert "tiny" in repr(rung)
+
+
+def test_train_rung_without_augmentation_is_keras_validation_split():
+    x, y = tiny_images(40), (np.arange(40) % 3).astype(np.uint8).reshape(-1, 1)
+    keras.utils.set_random_seed(1)
+    rung = ladder.train_rung("split", tiny_model(), (x, y), (x, y), epochs=2, batch_size=8, verbose=0)
+    keras.utils.set_random_seed(1)
+    model = tiny_model()
+    hist = model.fit(x, y, validation_split=0.2, epochs=2, batch_size=8, verbose=0)
+    assert rung.history["val_loss"] == pytest.approx(hist.history["val_loss"], rel=1e-5)
+    again = ladder.Rung.from_fit("split", model, hist, 0.5, 1.0)
+    assert again.gap == pytest.approx(rung.gap, abs=1e-5) and again.best_epoch is None
 
 
 def test_train_rung_with_early_stopping_reports_the_restored_epoch():
     x, y = tiny_images(40), (np.arange(40) % 3).astype(np.uint8).reshape(-1, 1)
     stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=1, restore_best_weights=True)
-    rung = cifar.train_rung("stop", tiny_model(), (x, y), (x, y), epochs=30, batch_size=8, callbacks=[stop],
+    rung = ladder.train_rung("stop", tiny_model(), (x, y), (x, y), epochs=30, batch_size=8, callbacks=[stop],
                             verbose=0)
     assert 1 <= rung.best_epoch <= rung.epochs
-    h = rung.history
-    assert rung.gap == pytest.approx(h["accuracy"][rung.best_epoch - 1] - h["val_accuracy"][rung.best_epoch - 1])
+    h, end = rung.history, rung.best_epoch
+    gaps = [h["accuracy"][i] - h["val_accuracy"][i] for i in range(max(0, end - 3), end)]
+    assert rung.gap == pytest.approx(sum(gaps) / len(gaps))  # the gap of the kept weights, not the last epoch
 
 
 def test_train_rung_without_validation_has_no_gap():
     x, y = tiny_images(16), np.zeros((16, 1), np.uint8)
-    rung = cifar.train_rung("all", tiny_model(), (x, y), (x, y), epochs=1, batch_size=8,
+    rung = ladder.train_rung("all", tiny_model(), (x, y), (x, y), epochs=1, batch_size=8,
                             validation_split=None, verbose=0)
-    assert rung.gap is None
+    assert rung.gap is None and rung.peak_epoch is None
 
 
 @pytest.mark.parametrize("policy", ["float32", "mixed_bfloat16"])
 def test_fast_batch_norm_matches_keras(policy, float32_after):
     keras.mixed_precision.set_global_policy(policy)
     x = np.random.default_rng(0).normal(3.0, 2.0, (16, 5, 5, 6)).astype("float32")
-    fast = cifar.FastBatchNormalization(momentum=0.9)
+    fast = layers_mod.FastBatchNormalization(momentum=0.9)
     ref = keras.layers.BatchNormalization(momentum=0.9)
     tol = 1e-4 if policy == "float32" else 5e-2
     y_fast = keras.ops.convert_to_numpy(fast(x, training=True)).astype("float32")
@@ -125,7 +146,7 @@ def test_fast_batch_norm_matches_keras(policy, float32_after):
 
 def test_fast_batch_norm_trains_and_round_trips(tmp_path):
     x, y = tiny_images(32), (np.arange(32) % 3).astype(np.uint8).reshape(-1, 1)
-    model = tiny_model(cifar.FastBatchNormalization())
+    model = tiny_model(layers_mod.FastBatchNormalization())
     model.fit(x, y, epochs=1, batch_size=8, verbose=0)
     path = tmp_path / "m.keras"
     model.save(path)
@@ -138,4 +159,4 @@ def test_flip_tta_predict_averages_image_and_mirror():
     model = keras.Model(inputs, keras.layers.Flatten()(inputs))  # "predictions" are the pixels themselves
     x = np.arange(32, dtype="float32").reshape(2, 4, 4, 1)
     expect = ((x + x[:, :, ::-1]) / 2).reshape(2, -1)
-    np.testing.assert_allclose(cifar.flip_tta_predict(model, x), expect)
+    np.testing.assert_allclose(augment.flip_tta_predict(model, x), expect)

@@ -1,0 +1,314 @@
+"""The notebooks' main models, built exactly as the notebooks build them, for ``cnncourse bench``.
+
+Each builder is a copy of a notebook's definition (same layers, arguments and order; the notebook
+cell is named in its docstring), and :data:`MODELS` adds what the notebook trains it with: image
+size and batch size (the ``class`` profile's, from :mod:`cnncourse.profiles`), input dtype, labels,
+optimizer and loss. ``tests/test_bench.py`` checks every parameter count against the number the
+notebook prints. Change a model in its notebook, change it here too.
+
+- 02: ``lecture_cnn`` (the baseline rung) and ``modern_cnn`` (the final recipe)
+- 03: ``lecture_convnet`` at the class image size (96) and ``cpu_convnet`` at 160
+- 04: ``lite0_finetune``: EfficientNet-Lite0 with blocks 6, 7 and the top unfrozen (phase B)
+- 05: ``small_cnn``: the ensemble members (3x3, two convolutions a stage) and the 5x5 variant
+
+Importing this module is cheap; TensorFlow is imported by the first builder called.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from . import profiles
+
+
+def _keras():
+    from .runtime import import_tensorflow
+
+    import_tensorflow()
+    import keras
+    return keras
+
+
+def _settings(notebook: str) -> profiles.Settings:
+    return profiles.settings(notebook, "class")  # fixed sizes: figures compare across machines
+
+
+# ---------------------------------------------------------------- 02_cifar10_overfitting
+
+def lecture_cnn(dropout=0.0, batch_norm=False, augmentation=None, name="baseline"):
+    """Notebook 02, ``lecture_cnn`` (558,186 parameters with the defaults: the baseline rung)."""
+    keras = _keras()
+    layers = keras.layers
+    inputs = keras.Input(shape=(32, 32, 3), dtype="uint8")
+    x = layers.Rescaling(1 / 255)(inputs)
+    if augmentation is not None:
+        x = augmentation(x)
+    for filters in (32, 64, 128):
+        x = layers.Conv2D(filters, 3, padding="same", activation="relu")(x)
+        x = layers.Conv2D(filters, 3, padding="same", activation="relu")(x)
+        if batch_norm:
+            x = layers.BatchNormalization(momentum=0.9)(x)
+        x = layers.MaxPooling2D()(x)
+        if dropout:
+            x = layers.Dropout(dropout)(x)
+    x = layers.Flatten()(x)
+    x = layers.Dense(128, activation="relu")(x)
+    if dropout:
+        x = layers.Dropout(dropout)(x)
+    x = layers.Dense(64, activation="relu")(x)
+    if dropout:
+        x = layers.Dropout(dropout)(x)
+    outputs = layers.Dense(10, activation="softmax", dtype="float32")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def modern_cnn(widths=(32, 64, 128, 256), name="modern"):
+    """Notebook 02, ``modern_cnn`` (1,177,706 parameters, 1,175,786 trainable)."""
+    keras = _keras()
+    from .layers import FastBatchNormalization
+
+    layers = keras.layers
+    inputs = keras.Input(shape=(32, 32, 3), dtype="uint8")
+    x = layers.Rescaling(1 / 255)(inputs)
+    for filters in widths:
+        for _ in range(2):
+            x = layers.Conv2D(filters, 3, padding="same", use_bias=False, kernel_initializer="he_normal")(x)
+            x = FastBatchNormalization()(x)   # the batch norm's offset replaces the conv's bias
+            x = layers.Activation("relu")(x)
+        x = layers.MaxPooling2D()(x)
+    x = layers.GlobalMaxPooling2D()(x)
+    outputs = layers.Dense(10, activation="softmax", dtype="float32")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def compile_lecture_cnn(model, steps: int) -> None:
+    """Notebook 02's ``compiled``: Adam, sparse categorical cross-entropy."""
+    keras = _keras()
+    model.compile(optimizer=keras.optimizers.Adam(), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+
+
+def compile_modern_cnn(model, steps: int) -> None:
+    """Notebook 02's final recipe: AdamW with a 20% warm-up and cosine decay, label smoothing 0.1."""
+    keras = _keras()
+    s = _settings("02_cifar10_overfitting")
+    steps = max(steps, 2)
+    warmup = max(int(0.2 * steps), 1)
+    schedule = keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=0.0, warmup_target=s.final_learning_rate, warmup_steps=warmup,
+        decay_steps=steps - warmup, alpha=0.0)
+    model.compile(optimizer=keras.optimizers.AdamW(schedule, weight_decay=s.final_weight_decay),
+                  loss=keras.losses.CategoricalCrossentropy(label_smoothing=0.1), metrics=["accuracy"])
+
+
+# ---------------------------------------------------------------- 03_cats_vs_dogs
+
+def lecture_convnet(image_size, augmentation=None, dropout=None, name="convnet"):
+    """Notebook 03, ``lecture_convnet`` (506,593 parameters at 96x96, 2,603,745 at 224x224)."""
+    keras = _keras()
+    layers = keras.layers
+    inputs = keras.Input(shape=(image_size, image_size, 3))
+    x = augmentation(inputs) if augmentation is not None else inputs
+    x = layers.Rescaling(1 / 255)(x)
+    for filters in (128, 128, 64, 32):
+        x = layers.Conv2D(filters, kernel_size=3, activation="relu")(x)
+        x = layers.MaxPooling2D(pool_size=2)(x)
+    x = layers.Flatten()(x)
+    if dropout:
+        x = layers.Dropout(dropout)(x)
+    x = layers.Dense(512, activation="relu")(x)
+    outputs = layers.Dense(1, activation="sigmoid", dtype="float32")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def cats_dogs_augmentation():
+    """Notebook 03's ``augmentation`` (for the augmented convnet; the input pipeline figure uses it)."""
+    keras = _keras()
+    layers = keras.layers
+    return keras.Sequential([
+        layers.RandomFlip("horizontal"),
+        layers.RandomRotation(0.1),                # up to ±10% of a full turn (±36 degrees)
+        layers.RandomZoom(0.2),                    # zoom in or out by up to 20%
+        layers.RandomTranslation(0.2, 0.2),        # shift by up to 20% of the height and width
+    ], name="augmentation")
+
+
+def cpu_convnet(image_size, widths=(32, 64, 128, 256), dropout=0.3, name="cpu_convnet"):
+    """Notebook 03, ``cpu_convnet`` (1,184,737 parameters; 388,915,456 multiply-accumulates at 160x160)."""
+    keras = _keras()
+    from .layers import FastBatchNormalization
+
+    layers = keras.layers
+
+    def conv_bn_relu(x, filters, strides=1):
+        x = layers.Conv2D(filters, 3, strides=strides, padding="same", use_bias=False)(x)
+        x = FastBatchNormalization()(x)
+        return layers.ReLU()(x)
+
+    inputs = keras.Input(shape=(image_size, image_size, 3))
+    x = layers.RandomFlip("horizontal")(inputs)
+    x = layers.RandomTranslation(0.1, 0.1)(x)
+    x = layers.RandomZoom(0.1)(x)
+    x = layers.Rescaling(1 / 127.5, offset=-1)(x)          # pixels to [-1, 1]
+    x = conv_bn_relu(x, widths[0], strides=2)               # the strided stem
+    for i, filters in enumerate(widths):
+        x = conv_bn_relu(x, filters)
+        x = conv_bn_relu(x, filters)
+        if i < len(widths) - 1:
+            x = layers.MaxPooling2D()(x)
+    x = layers.GlobalAveragePooling2D()(x)
+    x = layers.Dropout(dropout)(x)
+    outputs = layers.Dense(1, activation="sigmoid", dtype="float32")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def compile_lecture_convnet(model, steps: int) -> None:
+    """Notebook 03: RMSprop at the profile's learning rate (the lecture's 1e-4), binary cross-entropy."""
+    keras = _keras()
+    s = _settings("03_cats_vs_dogs")
+    model.compile(optimizer=keras.optimizers.RMSprop(learning_rate=s.learning_rate),
+                  loss="binary_crossentropy", metrics=["accuracy"])
+
+
+def compile_cpu_convnet(model, steps: int) -> None:
+    """Notebook 03's CPU convnet: AdamW with a 10% warm-up and cosine decay."""
+    keras = _keras()
+    s = _settings("03_cats_vs_dogs")
+    steps = max(steps, 10)
+    schedule = keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=0.0, decay_steps=steps - steps // 10, warmup_target=s.cpu_learning_rate,
+        warmup_steps=steps // 10)
+    model.compile(optimizer=keras.optimizers.AdamW(learning_rate=schedule, weight_decay=s.cpu_weight_decay),
+                  loss="binary_crossentropy", metrics=["accuracy"])
+
+
+# ---------------------------------------------------------------- 04_transfer_learning
+
+def lite0_finetune(image_size, unfreeze_blocks=None, weights=None, name="lite0_transfer"):
+    """Notebook 04's fine-tuned model in phase B (3,414,305 parameters, 2,645,665 trainable).
+
+    The base as in notebook 04 (``backbone("efficientnet_lite0", include_top=False, pooling="avg")``), light
+    augmentation, the base called with ``training=False``, dropout and a sigmoid unit; then the top blocks
+    (the profile's ``unfreeze_blocks``) trainable except their BatchNormalization layers. ``weights=None``
+    (random) by default: the speed does not depend on them, and no file is read.
+    """
+    keras = _keras()
+    from . import pretrained
+
+    layers = keras.layers
+    if unfreeze_blocks is None:
+        unfreeze_blocks = _settings("04_transfer_learning").unfreeze_blocks
+    base = pretrained.backbone("efficientnet_lite0", include_top=False, pooling="avg",
+                               input_shape=(image_size, image_size, 3), weights=weights)
+    base.trainable = False
+
+    inputs = keras.Input(shape=(image_size, image_size, 3))
+    x = layers.RandomFlip("horizontal")(inputs)         # light augmentation: the base already generalises
+    x = layers.RandomRotation(0.05)(x)
+    x = layers.RandomZoom(0.1)(x)
+    x = base(x, training=False)                        # preprocessing is inside: 0..255 pixels in
+    x = layers.Dropout(0.5)(x)
+    outputs = layers.Dense(1, activation="sigmoid", dtype="float32")(x)
+    model = keras.Model(inputs, outputs, name=name)
+
+    base.trainable = True
+    for layer in base.layers:   # every layer's flag set explicitly: the top blocks train, BN layers never
+        in_top_blocks = layer.name.startswith(tuple(unfreeze_blocks))
+        layer.trainable = in_top_blocks and not isinstance(layer, layers.BatchNormalization)
+    return model
+
+
+def compile_lite0_finetune(model, steps: int) -> None:
+    """Notebook 04, phase B: RMSprop at the fine-tuning learning rate, binary cross-entropy."""
+    keras = _keras()
+    s = _settings("04_transfer_learning")
+    model.compile(optimizer=keras.optimizers.RMSprop(learning_rate=s.finetune_learning_rate),
+                  loss="binary_crossentropy", metrics=["accuracy"])
+
+
+# ---------------------------------------------------------------- 05_ensembles
+
+def small_cnn(name, widths=None, kernel=3, convs=2):
+    """Notebook 05, ``small_cnn``: the ensemble members (widths: the profile's, (16, 32, 64) in class: 73,402
+    parameters; ``kernel=5, convs=1``: 66,298)."""
+    keras = _keras()
+    from .layers import FastBatchNormalization
+
+    layers = keras.layers
+    widths = _settings("05_ensembles").widths if widths is None else widths
+    inputs = keras.Input(shape=(32, 32, 3), dtype="uint8")
+    x = layers.Rescaling(1 / 255)(inputs)
+    for filters in widths:
+        for _ in range(convs):
+            x = layers.Conv2D(filters, kernel, padding="same", use_bias=False)(x)
+            x = FastBatchNormalization()(x)
+            x = layers.Activation("relu")(x)
+        x = layers.MaxPooling2D()(x)
+    x = layers.GlobalAveragePooling2D()(x)
+    outputs = layers.Dense(10, activation="softmax", dtype="float32")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def compile_small_cnn(model, steps: int) -> None:
+    """Notebook 05's ``train``: AdamW (weight decay 0.05) with a 10% warm-up and cosine decay."""
+    keras = _keras()
+    s = _settings("05_ensembles")
+    steps = max(steps, 10)
+    schedule = keras.optimizers.schedules.CosineDecay(
+        0.0, decay_steps=steps - steps // 10, warmup_target=s.learning_rate, warmup_steps=steps // 10)
+    model.compile(optimizer=keras.optimizers.AdamW(schedule, weight_decay=0.05),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+
+
+# ---------------------------------------------------------------- the list the bench measures
+
+@dataclass(frozen=True)
+class CourseModel:
+    """One notebook model as the bench trains it."""
+    name: str
+    notebook: str
+    description: str
+    build: Callable           # image_size -> an uncompiled keras.Model
+    compile: Callable         # (model, steps) -> None: the notebook's optimizer, loss and metrics
+    image_size: int
+    batch_size: int
+    input_dtype: str          # what the notebook feeds: uint8 arrays (02, 05) or float32 from tf.data (03, 04)
+    labels: str               # "sparse10" (integer class, shape (n, 1)), "onehot10" or "binary"
+    pipeline: str             # how the notebook feeds it: "cifar_arrays", "cifar_crop_flip" or "jpeg" (see bench)
+    cpu_bfloat16: bool = True  # the notebook's setup(cpu_bfloat16=...)
+
+
+def _class(notebook: str, key: str):
+    return _settings(notebook)[key]
+
+
+MODELS: dict[str, CourseModel] = {m.name: m for m in (
+    CourseModel("02_lecture_cnn", "02_cifar10_overfitting", "the lecture's CNN (baseline rung)",
+                lambda size: lecture_cnn(), compile_lecture_cnn, 32,
+                _class("02_cifar10_overfitting", "batch_size"), "uint8", "sparse10", "cifar_arrays"),
+    CourseModel("02_modern_cnn", "02_cifar10_overfitting", "the modern recipe (final model)",
+                lambda size: modern_cnn(), compile_modern_cnn, 32,
+                _class("02_cifar10_overfitting", "final_batch_size"), "uint8", "onehot10", "cifar_crop_flip"),
+    CourseModel("03_lecture_convnet", "03_cats_vs_dogs", "the lecture's convnet",
+                lambda size: lecture_convnet(size), compile_lecture_convnet,
+                _class("03_cats_vs_dogs", "image_size"), _class("03_cats_vs_dogs", "batch_size"),
+                "float32", "binary", "jpeg"),
+    CourseModel("03_cpu_convnet", "03_cats_vs_dogs", "the CPU-designed convnet",
+                lambda size: cpu_convnet(size), compile_cpu_convnet,
+                _class("03_cats_vs_dogs", "cpu_image_size"), _class("03_cats_vs_dogs", "batch_size"),
+                "float32", "binary", "jpeg"),
+    CourseModel("04_lite0_finetune", "04_transfer_learning", "EfficientNet-Lite0 fine-tuning (phase B)",
+                lambda size: lite0_finetune(size), compile_lite0_finetune,
+                _class("04_transfer_learning", "image_size"), _class("04_transfer_learning", "batch_size"),
+                "float32", "binary", "jpeg", cpu_bfloat16=False),
+    CourseModel("05_member", "05_ensembles", "ensemble member (3x3, two convolutions a stage)",
+                lambda size: small_cnn("member_1"), compile_small_cnn, 32,
+                _class("05_ensembles", "batch_size"), "uint8", "sparse10", "cifar_crop_flip"),
+    CourseModel("05_member_5x5", "05_ensembles", "ensemble member (5x5, one convolution a stage)",
+                lambda size: small_cnn("five_by_five", kernel=5, convs=1), compile_small_cnn, 32,
+                _class("05_ensembles", "batch_size"), "uint8", "sparse10", "cifar_crop_flip"),
+)}
+
+MODEL_NAMES = tuple(MODELS)
+
+__all__ = ["MODELS", "MODEL_NAMES", "CourseModel", "lecture_cnn", "modern_cnn", "lecture_convnet", "cpu_convnet",
+           "cats_dogs_augmentation", "lite0_finetune", "small_cnn"]
