@@ -32,7 +32,7 @@ PROFILES: dict[str, dict[str, dict]] = {
             "cifar_train_images": 500, "cifar_test_images": 200,
         },
         "02_cifar10_overfitting": {
-            "rung_images": 1_000, "batch_size": 64, "rung_epochs": 2, "patience": 1,
+            "rung_images": 1_000, "batch_size": 32, "rung_epochs": 2, "patience": 1,
             "final_train_images": 2_048, "final_val_images": 512, "final_epochs": 1, "final_batch_size": 256,
             "final_learning_rate": 2e-3, "final_weight_decay": 0.05,
         },
