@@ -43,10 +43,12 @@ def throughput(args) -> int:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--batch-size", type=int, default=128, help="images a step (default 128)")
-    parser.add_argument("--steps", type=int, default=30, help="timed steps a round")
-    parser.add_argument("--warmup", type=int, default=10, help="untimed steps per model first")
-    parser.add_argument("--rounds", type=int, default=5, help="timed rounds per precision, alternating")
+    parser.add_argument("--batch-size", type=cli.positive_int("images"), default=128,
+                        help="images a step (default 128)")
+    parser.add_argument("--steps", type=cli.positive_int("steps"), default=30, help="timed steps a round")
+    parser.add_argument("--warmup", type=cli.positive_int("steps"), default=10, help="untimed steps per model first")
+    parser.add_argument("--rounds", type=cli.positive_int("rounds"), default=5,
+                        help="timed rounds per precision, alternating")
     args = parser.parse_args(argv)
     return cli.dispatch(throughput, args, debug=cli.split_debug([])[1])
 

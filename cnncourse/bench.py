@@ -9,7 +9,10 @@ Measured in one process, one run (``run_bench``):
 - **training images/s** of each notebook's main models (:mod:`cnncourse.course_models`), in float32 and in
   the precision ``setup()`` picks: both copies of a model are built (the global policy set before building,
   the previous one restored after), compiled and warmed up, then timed in alternating rounds so a moment of
-  background load hits both alike; the median round is reported. Random pixels and labels of the shapes and
+  background load hits both alike; the median round is reported. A round is timed from the end of its first
+  step to the end of its last: ``fit``'s own set-up and tear-down are left out of the speed (on the 2-core
+  development machine some ``fit`` calls waited over a second after their last step, others none) and kept in
+  the JSON as ``*_fit_rounds``. Random pixels and labels of the shapes and
   dtypes the notebook feeds (one batch, repeated: the speed does not depend on the values).
 - **achieved FLOP/s and the fraction of the roof**: training FLOPs per image from
   :func:`cnncourse.summary.layer_table`'s multiply-accumulates, 2 FLOPs each: the forward pass, the gradient
@@ -238,6 +241,27 @@ def _fit(model, data, steps: int) -> float:
     return time.perf_counter() - start
 
 
+def _timed_round(model, data, steps: int) -> tuple[float, float]:
+    """(seconds per step from the end of the first step to the end of the last, seconds of the whole ``fit``).
+
+    The first is the training speed; the second adds ``fit``'s set-up and tear-down, which on the 2-core
+    development machine sometimes waited well over a second after the last step (in some rounds, not others).
+    """
+    import keras
+
+    marks = []
+
+    class _Clock(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            marks.append(time.perf_counter())
+
+    start = time.perf_counter()
+    model.fit(data, steps_per_epoch=steps, epochs=1, shuffle=False, verbose=0, callbacks=[_Clock()])
+    wall = time.perf_counter() - start
+    per_step = (marks[-1] - marks[0]) / (len(marks) - 1) if len(marks) > 1 else wall / steps
+    return per_step, wall / steps
+
+
 def _steps_for(model, data, seconds: float, max_steps: int = 5_000) -> int:
     """Steps that take about ``seconds``: fit calls of 2, 8, 32... steps until one lasts a third of it."""
     steps = 2
@@ -252,7 +276,8 @@ def measure_training(spec: course_models.CourseModel, policies: list[str], plan:
                      image_size: int | None = None, progress: _Progress | None = None) -> dict:
     """Training images/s of ``spec`` under each policy: alternating timed rounds, one copy per policy.
 
-    Returns ``{"rates": {policy: [img/s per round]}, "steps": steps a round, "table": layer_table,
+    Returns ``{"rates": {policy: [img/s per round, steps only]}, "fit_rates": {policy: [img/s per round, whole
+    fit calls]}, "steps": steps a round, "table": layer_table,
     "params": ..., "trainable": ...}``.
     """
     import keras
@@ -281,16 +306,20 @@ def measure_training(spec: course_models.CourseModel, policies: list[str], plan:
             progress.doing(f"{spec.name}: steps for {plan.seconds_per_round:g} s rounds")
         steps = max(_steps_for(m, data, plan.seconds_per_round) for m in models.values())
     rates = {policy: [] for policy in policies}
+    fit_rates = {policy: [] for policy in policies}
     for r in range(plan.rounds):
         for policy, model in models.items():
             if progress:
                 progress.doing(f"{spec.name} {policy}: round {r + 1}/{plan.rounds} of {steps} steps")
-            rates[policy].append(steps * batch_size / _fit(model, data, steps))
+            per_step, per_step_fit = _timed_round(model, data, steps)
+            rates[policy].append(batch_size / per_step)
+            fit_rates[policy].append(batch_size / per_step_fit)
             if progress:
                 progress.step()
     reference = models[policies[0]]
     table = summary.layer_table(reference)
-    result = {"rates": rates, "steps": steps, "batch_size": batch_size, "image_size": image_size, "table": table,
+    result = {"rates": rates, "fit_rates": fit_rates, "steps": steps, "batch_size": batch_size,
+              "image_size": image_size, "table": table,
               "params": int(reference.count_params()),
               "trainable": int(sum(math.prod(w.shape) for w in reference.trainable_weights))}
     del models, model, reference
@@ -314,6 +343,8 @@ def model_row(spec: course_models.CourseModel, measured: dict, mixed_policy: str
         "macs_per_image": int(table["macs"].iloc[-1]), "train_flops_per_image": flops,
         "policy_mixed": mixed_policy, "notebook_policy": notebook_policy, "steps_per_round": measured["steps"],
         "img_s_float32_rounds": f32, "img_s_mixed_rounds": mixed,
+        "img_s_float32_fit_rounds": measured["fit_rates"]["float32"],
+        "img_s_mixed_fit_rounds": measured["fit_rates"].get(mixed_policy, measured["fit_rates"]["float32"]),
         "img_s_float32": statistics.median(f32), "img_s_mixed": statistics.median(mixed),
     }
     row["ratio"] = row["img_s_mixed"] / row["img_s_float32"]
@@ -352,7 +383,7 @@ def jpeg_folder(count: int):
         if pets.read_marker(pets.split_root()) is not None:
             root = pets.prepare_cats_vs_dogs(progress=False).root / "train"  # built already: nothing downloaded
     if root is not None:
-        yield root, f"prepared cats vs dogs ({root})"
+        yield root, f"prepared cats vs dogs, split {root.parent.name}, its train folder"  # no local paths in the JSON
         return
     with tempfile.TemporaryDirectory(prefix="cnncourse-bench-") as tmp:
         yield _write_jpegs(Path(tmp), count), f"{count} JPEGs written by the bench (no prepared cats vs dogs)"

@@ -223,14 +223,22 @@ def cmd_bench(args) -> int:
     return 0
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
-    return value
+def positive_int(noun: str):
+    """An argparse ``type``: a whole number of at least 1; the message names what it counts (``noun``).
+
+    Used by ``cnncourse bench --rounds``, ``cnncourse data fetch --split`` and ``benchmarks/precision_parity.py``.
+    """
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = 0
+        if value < 1:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of {noun}")
+        return value
+
+    parse.__name__ = f"number of {noun}"
+    return parse
 
 
 # ---------------------------------------------------------------- cnncourse lab
@@ -456,7 +464,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--quick", action="store_true", help="tiny batches and a few steps: checks that it runs (CI)")
     bench.add_argument("--models", nargs="+", metavar="MODEL",
                        help=f"only these (space- or comma-separated): {', '.join(MODEL_NAMES)}")
-    bench.add_argument("--rounds", type=_positive_int, default=5,
+    bench.add_argument("--rounds", type=positive_int("rounds"), default=5,
                        help="timed rounds per precision, alternating (default 5; --quick: 1)")
     bench.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     bench.set_defaults(func=cmd_bench)

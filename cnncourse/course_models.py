@@ -11,6 +11,10 @@ notebook prints. Change a model in its notebook, change it here too.
 - 04: ``lite0_finetune``: EfficientNet-Lite0 with blocks 6, 7 and the top unfrozen (phase B)
 - 05: ``small_cnn``: the ensemble members (3x3, two convolutions a stage) and the 5x5 variant
 
+The convolution, batch norm and ReLU block that 02, 03 and 05 write out is one helper here
+(``conv_bn_relu``); notebook 03 writes its ReLU as ``layers.ReLU()``, the same function as
+``layers.Activation("relu")``.
+
 Importing this module is cheap; TensorFlow is imported by the first builder called.
 """
 from __future__ import annotations
@@ -31,6 +35,17 @@ def _keras():
 
 def _settings(notebook: str) -> profiles.Settings:
     return profiles.settings(notebook, "class")  # fixed sizes: figures compare across machines
+
+
+def conv_bn_relu(x, filters, kernel=3, strides=1, **conv_kwargs):
+    """A bias-free convolution, batch norm (its offset replaces the bias) and ReLU: the block of 02's modern
+    recipe, 03's CPU convnet and 05's members."""
+    keras = _keras()
+    from .layers import FastBatchNormalization
+
+    x = keras.layers.Conv2D(filters, kernel, strides=strides, padding="same", use_bias=False, **conv_kwargs)(x)
+    x = FastBatchNormalization()(x)
+    return keras.layers.Activation("relu")(x)
 
 
 # ---------------------------------------------------------------- 02_cifar10_overfitting
@@ -65,16 +80,12 @@ def lecture_cnn(dropout=0.0, batch_norm=False, augmentation=None, name="baseline
 def modern_cnn(widths=(32, 64, 128, 256), name="modern"):
     """Notebook 02, ``modern_cnn`` (1,177,706 parameters, 1,175,786 trainable)."""
     keras = _keras()
-    from .layers import FastBatchNormalization
-
     layers = keras.layers
     inputs = keras.Input(shape=(32, 32, 3), dtype="uint8")
     x = layers.Rescaling(1 / 255)(inputs)
     for filters in widths:
         for _ in range(2):
-            x = layers.Conv2D(filters, 3, padding="same", use_bias=False, kernel_initializer="he_normal")(x)
-            x = FastBatchNormalization()(x)   # the batch norm's offset replaces the conv's bias
-            x = layers.Activation("relu")(x)
+            x = conv_bn_relu(x, filters, kernel_initializer="he_normal")
         x = layers.MaxPooling2D()(x)
     x = layers.GlobalMaxPooling2D()(x)
     outputs = layers.Dense(10, activation="softmax", dtype="float32")(x)
@@ -135,15 +146,7 @@ def cats_dogs_augmentation():
 def cpu_convnet(image_size, widths=(32, 64, 128, 256), dropout=0.3, name="cpu_convnet"):
     """Notebook 03, ``cpu_convnet`` (1,184,737 parameters; 388,915,456 multiply-accumulates at 160x160)."""
     keras = _keras()
-    from .layers import FastBatchNormalization
-
     layers = keras.layers
-
-    def conv_bn_relu(x, filters, strides=1):
-        x = layers.Conv2D(filters, 3, strides=strides, padding="same", use_bias=False)(x)
-        x = FastBatchNormalization()(x)
-        return layers.ReLU()(x)
-
     inputs = keras.Input(shape=(image_size, image_size, 3))
     x = layers.RandomFlip("horizontal")(inputs)
     x = layers.RandomTranslation(0.1, 0.1)(x)
@@ -231,17 +234,13 @@ def small_cnn(name, widths=None, kernel=3, convs=2):
     """Notebook 05, ``small_cnn``: the ensemble members (widths: the profile's, (16, 32, 64) in class: 73,402
     parameters; ``kernel=5, convs=1``: 66,298)."""
     keras = _keras()
-    from .layers import FastBatchNormalization
-
     layers = keras.layers
     widths = _settings("05_ensembles").widths if widths is None else widths
     inputs = keras.Input(shape=(32, 32, 3), dtype="uint8")
     x = layers.Rescaling(1 / 255)(inputs)
     for filters in widths:
         for _ in range(convs):
-            x = layers.Conv2D(filters, kernel, padding="same", use_bias=False)(x)
-            x = FastBatchNormalization()(x)
-            x = layers.Activation("relu")(x)
+            x = conv_bn_relu(x, filters, kernel)
         x = layers.MaxPooling2D()(x)
     x = layers.GlobalAveragePooling2D()(x)
     outputs = layers.Dense(10, activation="softmax", dtype="float32")(x)
@@ -311,4 +310,4 @@ MODELS: dict[str, CourseModel] = {m.name: m for m in (
 MODEL_NAMES = tuple(MODELS)
 
 __all__ = ["MODELS", "MODEL_NAMES", "CourseModel", "lecture_cnn", "modern_cnn", "lecture_convnet", "cpu_convnet",
-           "cats_dogs_augmentation", "lite0_finetune", "small_cnn"]
+           "cats_dogs_augmentation", "lite0_finetune", "small_cnn", "conv_bn_relu"]

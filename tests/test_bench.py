@@ -103,6 +103,29 @@ def test_an_unwritable_results_folder_fails_before_measuring(tmp_path):
     assert proc.stderr.startswith("error: ") and str(tmp_path / "file") in proc.stderr and proc.stdout == ""
 
 
+def test_a_round_is_timed_from_the_end_of_its_first_step_to_the_end_of_its_last(float32_after):
+    """``fit``'s set-up counts in the whole call, not in the training speed: here a data source that takes
+    0.6 s to deliver its first batch, as a tear-down that waits did on the development machine."""
+    import time
+
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    def slow_start():
+        time.sleep(0.6)
+        while True:
+            yield np.ones((4, 3), "float32"), np.ones((4, 1), "float32")
+
+    spec = (tf.TensorSpec((4, 3), tf.float32), tf.TensorSpec((4, 1), tf.float32))
+    data = tf.data.Dataset.from_generator(slow_start, output_signature=spec)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    bench._timed_round(model, data, 2)  # traces the training step
+    per_step, per_step_fit = bench._timed_round(model, data, 6)
+    assert per_step_fit * 6 > 0.6 and per_step < 0.1, (per_step, per_step_fit)
+
+
 def test_parity_verdict_compares_the_loss_with_the_seed_spread():
     def summary(f32, mixed):
         return {p: {"test_accuracy": {"mean": m, "std": 0.004}} for p, m in
@@ -136,7 +159,8 @@ def test_quick_bench_writes_a_complete_table(isolated_results, tmp_path, monkeyp
         assert all(positive_finite(row[k]) for k in ROW_NUMBERS), row
         assert all(isinstance(row[k], str) and row[k] for k in ROW_TEXT), row
         assert row["batch_size"] == 2 and row["policy_mixed"] == mixed and isinstance(row["input_bound"], bool)
-        assert all(positive_finite(x) for x in row["img_s_float32_rounds"] + row["img_s_mixed_rounds"])
+        assert all(positive_finite(x) for x in row["img_s_float32_rounds"] + row["img_s_mixed_rounds"]
+                   + row["img_s_float32_fit_rounds"] + row["img_s_mixed_fit_rounds"])
         assert row["params"] == NOTEBOOK_PARAMS[row["name"]][0]
         assert row["image_size"] == course_models.MODELS[row["name"]].image_size
         assert row["name"] in out
@@ -164,4 +188,7 @@ def test_precision_parity_quick_writes_its_report(isolated_results, capsys, monk
 def test_bench_options_are_checked_before_anything_runs(capsys):
     with pytest.raises(SystemExit) as e:
         cli.main(["bench", "--rounds", "0"])
-    assert e.value.code == 2 and "at least 1" in capsys.readouterr().err
+    assert e.value.code == 2 and "argument --rounds: '0' is not a positive number of rounds" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as e:
+        load_script("precision_parity").main(["--seeds", "two"])
+    assert e.value.code == 2 and "argument --seeds: 'two' is not a positive number of seeds" in capsys.readouterr().err

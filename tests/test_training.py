@@ -24,12 +24,19 @@ def test_mean_gap_averages_the_last_epochs_up_to_the_kept_one():
         mean_gap(history, epoch=6)
 
 
-def test_best_epoch_is_the_one_early_stopping_restored():
+@pytest.fixture
+def tiny():
+    """A logistic regression on 64 points whose label is the sign of the first feature: (model, x, y)."""
     keras.utils.set_random_seed(0)
     x = np.random.default_rng(0).normal(size=(64, 3)).astype("float32")
     y = (x[:, :1] > 0).astype("float32")
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1, activation="sigmoid")])
     model.compile(optimizer=keras.optimizers.SGD(0.5), loss="binary_crossentropy")
+    return model, x, y
+
+
+def test_best_epoch_is_the_one_early_stopping_restored(tiny):
+    model, x, y = tiny
     # an unreachable min_delta: no epoch after the first counts as an improvement
     stop = keras.callbacks.EarlyStopping(patience=2, min_delta=10.0, restore_best_weights=True)
     history = model.fit(x, y, validation_split=0.25, epochs=20, callbacks=[stop, EpochTimer()], verbose=0)
@@ -39,14 +46,10 @@ def test_best_epoch_is_the_one_early_stopping_restored():
     assert all(s > 0 for s in history.history["seconds"])
 
 
-def test_snapshots_keep_copies_of_the_weights_every_few_epochs():
-    keras.utils.set_random_seed(0)
-    x = np.random.default_rng(0).normal(size=(32, 3)).astype("float32")
-    y = (x[:, :1] > 0).astype("float32")
-    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1, activation="sigmoid")])
-    model.compile(optimizer=keras.optimizers.SGD(0.5), loss="binary_crossentropy")
+def test_snapshots_keep_copies_of_the_weights_every_few_epochs(tiny):
+    model, x, y = tiny
     snaps = Snapshots(every=2)
-    model.fit(x, y, epochs=5, batch_size=8, callbacks=[snaps], verbose=0)
+    model.fit(x, y, epochs=5, batch_size=16, callbacks=[snaps], verbose=0)
     assert snaps.epochs == [2, 4] and len(snaps.weights) == 2
     assert not np.allclose(snaps.weights[0][0], snaps.weights[1][0])  # copies, not views of the live weights
     assert not np.allclose(snaps.weights[1][0], model.get_weights()[0])  # epoch 5 trained on

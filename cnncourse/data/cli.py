@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from .. import paths, profiles
+from ..cli import positive_int
 from . import cifar10, download
 from . import pets as cvd
 from .errors import DataError
@@ -23,7 +24,7 @@ def register(subparsers) -> argparse.ArgumentParser:
     fetch = sub.add_parser("fetch", help="download and prepare datasets before class")
     fetch.add_argument("dataset", choices=[*DATASETS, "all"])
     fetch.add_argument("--seed", type=int, default=cvd.DEFAULT_SEED, help="seed of the cats-vs-dogs split")
-    fetch.add_argument("--split", type=positive_int, nargs=3, metavar=("TRAIN", "VAL", "TEST"),
+    fetch.add_argument("--split", type=positive_int("images"), nargs=3, metavar=("TRAIN", "VAL", "TEST"),
                        help="cats-vs-dogs images per class (default: the profile's)")
     fetch.set_defaults(func=fetch_command)
     status = sub.add_parser("status", help="show what is where, with sizes and verified checksums")
@@ -31,16 +32,6 @@ def register(subparsers) -> argparse.ArgumentParser:
     clean = sub.add_parser("clean", help="remove what interrupted downloads and preparations left behind")
     clean.set_defaults(func=clean_command)
     return data
-
-
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of images")
-    return value
 
 
 def fetch_command(args) -> int:
