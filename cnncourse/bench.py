@@ -242,23 +242,17 @@ def _fit(model, data, steps: int) -> float:
 
 
 def _timed_round(model, data, steps: int) -> tuple[float, float]:
-    """(seconds per step from the end of the first step to the end of the last, seconds of the whole ``fit``).
+    """(seconds per step from the end of the first step to the end of the last, seconds of the whole ``fit``
+    per step): the first is the training speed (:class:`cnncourse.training.StepClock`); the second adds
+    ``fit``'s set-up and tear-down, which on the 2-core development machine sometimes waited well over a
+    second after the last step (in some calls, not others)."""
+    from .training import StepClock
 
-    The first is the training speed; the second adds ``fit``'s set-up and tear-down, which on the 2-core
-    development machine sometimes waited well over a second after the last step (in some rounds, not others).
-    """
-    import keras
-
-    marks = []
-
-    class _Clock(keras.callbacks.Callback):
-        def on_train_batch_end(self, batch, logs=None):
-            marks.append(time.perf_counter())
-
+    clock = StepClock()
     start = time.perf_counter()
-    model.fit(data, steps_per_epoch=steps, epochs=1, shuffle=False, verbose=0, callbacks=[_Clock()])
+    model.fit(data, steps_per_epoch=steps, epochs=1, shuffle=False, verbose=0, callbacks=[clock])
     wall = time.perf_counter() - start
-    per_step = (marks[-1] - marks[0]) / (len(marks) - 1) if len(marks) > 1 else wall / steps
+    per_step = clock.seconds_per_step() if len(clock.marks) > 1 else wall / steps
     return per_step, wall / steps
 
 

@@ -1,6 +1,7 @@
 """Training plumbing shared by the notebooks; the models and their ``fit`` calls stay in the notebooks.
 
 - ``EpochTimer``   a callback that adds ``seconds`` (wall time per epoch) to the History   (02, 03, 05)
+- ``StepClock``    a callback that times training steps, for speed measurements           (03, ``cnncourse bench``)
 - ``last_gap``     training minus validation accuracy at an epoch: the overfitting gap      (03)
 - ``mean_gap``     the same gap averaged over the last few epochs, steadier on a small validation set (02)
 - ``Snapshots``    a callback that keeps a copy of the weights every few epochs (snapshot ensembles) (05)
@@ -25,6 +26,31 @@ class EpochTimer(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
             logs["seconds"] = time.perf_counter() - self._start
+
+
+class StepClock(keras.callbacks.Callback):
+    """Notes the time at the end of every training step, to measure training speed.
+
+    ``images_per_second(batch_size)`` counts from the end of the first step to the end of the last: the
+    first step (which traces the model) and ``fit``'s own set-up and tear-down are left out. Timing a whole
+    short ``fit`` call instead can mislead: on the 2-core development machine some calls waited over a
+    second after their last step and others did not, so two different networks timed that way came out at
+    the same speed.
+    """
+
+    def on_train_begin(self, logs=None):
+        self.marks = []
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.marks.append(time.perf_counter())
+
+    def seconds_per_step(self) -> float:
+        if len(getattr(self, "marks", ())) < 2:
+            raise ValueError("StepClock needs a fit of at least two steps")
+        return (self.marks[-1] - self.marks[0]) / (len(self.marks) - 1)
+
+    def images_per_second(self, batch_size: int) -> float:
+        return batch_size / self.seconds_per_step()
 
 
 class Snapshots(keras.callbacks.Callback):

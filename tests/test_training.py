@@ -1,9 +1,11 @@
 """cnncourse.training: the epoch timer, the train-validation gap and the epoch early stopping kept."""
+import time
+
 import keras
 import numpy as np
 import pytest
 
-from cnncourse.training import EpochTimer, Snapshots, best_epoch, last_gap, mean_gap
+from cnncourse.training import EpochTimer, Snapshots, StepClock, best_epoch, last_gap, mean_gap
 
 
 def test_gap_is_read_at_the_kept_epoch():
@@ -55,3 +57,22 @@ def test_snapshots_keep_copies_of_the_weights_every_few_epochs(tiny):
     assert not np.allclose(snaps.weights[1][0], model.get_weights()[0])  # epoch 5 trained on
     with pytest.raises(ValueError, match="at least 1"):
         Snapshots(every=0)
+
+
+def test_step_clock_times_the_steps_after_the_first(tiny):
+    model, x, y = tiny
+
+    class SlowFirstStep(keras.callbacks.Callback):   # stands in for tracing: the first step takes 0.5 s longer
+        def on_train_batch_begin(self, batch, logs=None):
+            if batch == 0:
+                time.sleep(0.5)
+
+    clock = StepClock()
+    start = time.perf_counter()
+    model.fit(x, y, batch_size=8, epochs=1, callbacks=[SlowFirstStep(), clock], verbose=0)
+    wall = time.perf_counter() - start
+    assert len(clock.marks) == 8
+    assert clock.seconds_per_step() * 8 < wall - 0.4       # the slow first step is left out
+    assert clock.images_per_second(8) == pytest.approx(8 / clock.seconds_per_step())
+    with pytest.raises(ValueError, match="at least two steps"):
+        StepClock().seconds_per_step()
