@@ -25,14 +25,16 @@ def small_model():
 def test_save_and_load_round_trip(data_dir, capsys):
     model = small_model()
     model.compile(optimizer="adam", loss="binary_crossentropy")
+    x = np.random.default_rng(0).uniform(size=(2, 8, 8, 3)).astype("float32")
+    model.fit(x, np.array([[0.0], [1.0]]), epochs=1, verbose=0)  # a trained model: its optimizer has state
     path = models.save(model, "03_tiny")
     assert path == data_dir / "models" / "03_tiny.keras" and path.is_file()
     assert "saved 03_tiny" in capsys.readouterr().out
     assert models.saved() == ["03_tiny"]
     assert not [p for p in path.parent.iterdir() if p.name.startswith(".")], "no temporary file is left"
-    x = np.random.default_rng(0).uniform(size=(2, 8, 8, 3)).astype("float32")
     back = models.load("03_tiny")
     np.testing.assert_allclose(back.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-6)
+    assert int(back.optimizer.iterations) == int(model.optimizer.iterations) == 1  # training can go on
 
 
 def test_a_failed_save_keeps_the_previous_model(data_dir, monkeypatch):
