@@ -226,7 +226,7 @@ def cmd_bench(args) -> int:
 def positive_int(noun: str):
     """An argparse ``type``: a whole number of at least 1; the message names what it counts (``noun``).
 
-    Used by ``cnncourse bench --rounds``, ``cnncourse data fetch --split`` and ``benchmarks/precision_parity.py``.
+    Used by ``cnncourse bench --rounds``, ``cnncourse data fetch --split`` and the scripts in ``benchmarks/``.
     """
     def parse(text: str) -> int:
         try:
@@ -237,7 +237,6 @@ def positive_int(noun: str):
             raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of {noun}")
         return value
 
-    parse.__name__ = f"number of {noun}"
     return parse
 
 
