@@ -96,6 +96,8 @@ def resolve_models(names) -> list[str]:
     if not names:
         return list(course_models.MODEL_NAMES)
     wanted = [n.strip() for item in names for n in str(item).split(",") if n.strip()]
+    if not wanted:  # --models "": a mistake, not a request for the whole bench
+        raise CourseError(f"no model named in {list(names)!r}; choose from {', '.join(course_models.MODEL_NAMES)}")
     unknown = [n for n in wanted if n not in course_models.MODELS]
     if unknown:
         raise CourseError(f"unknown model{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}; "

@@ -37,11 +37,21 @@ def cmd_info(args) -> int:
     return 0
 
 
+# The copies `cnncourse run` writes beside a notebook: a failed run's, a second seed's, and the executed copy of a
+# notebook that was edited while it ran. They are never run or opened in its place.
+_COPY = re.compile(r"\.(failed|executed|seed[0-9]+)\.ipynb$")
+
+
+def is_notebook_copy(path: Path) -> bool:
+    """True for ``NN_name.failed.ipynb``, ``NN_name.executed.ipynb`` and ``NN_name.seed7.ipynb``."""
+    return _COPY.search(Path(path).name) is not None
+
+
 def default_notebooks() -> list[Path]:
     root = paths.repo_root()
     if root is None:
         raise SystemExit("cnncourse run: name the notebooks to run (no checkout with notebooks/ found)")
-    return sorted((root / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    return sorted(p for p in (root / "notebooks").glob("[0-9][0-9]_*.ipynb") if not is_notebook_copy(p))
 
 
 def notebook_problem(path: Path) -> str | None:
@@ -74,37 +84,140 @@ def check_writable(path: Path) -> None:
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
-def execute_notebook(path: Path, timeout: int) -> tuple[bool, float, str]:
-    """Execute ``path`` in its own folder with nbclient; write it back in place only if it ran clean.
+def failure_reason(exc: BaseException, timeout: int) -> str:
+    """One line saying why nbclient stopped a notebook: the cell's exception, a timeout, a dead kernel."""
+    import nbclient.exceptions as nbx
+
+    if isinstance(exc, nbx.CellTimeoutError):
+        return f"a cell ran longer than the --timeout of {timeout} s"
+    if isinstance(exc, nbx.DeadKernelError):
+        return "the kernel died (out of memory?)"
+    ename, evalue = getattr(exc, "ename", None), getattr(exc, "evalue", None)
+    if isinstance(exc, nbx.CellExecutionError) and ename:  # the cell's own exception, as the notebook shows it
+        evalue = _ANSI.sub("", str(evalue or "")).strip().splitlines()
+        return f"{ename}: {evalue[0]}" if evalue else ename
+    lines = [line.strip() for line in _ANSI.sub("", str(exc)).splitlines()]
+    lines = [line for line in lines if line.strip("-= ")]  # not nbclient's ------- rules
+    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+
+
+def _digest(path: Path) -> str | None:
+    """The SHA-256 of ``path``'s bytes, or None when it cannot be read (moved away, deleted)."""
+    try:
+        return _sha256(path.read_bytes())
+    except OSError:
+        return None
+
+
+class _ChangedOnDisk(Exception):
+    """The notebook was saved (by JupyterLab, an editor) while it ran: it must not be overwritten."""
+
+
+def executed_copy(path: Path) -> Path:
+    """Where the executed copy goes when ``path`` was edited while it ran: ``NN_name.executed.ipynb``."""
+    return path.with_name(path.stem + ".executed.ipynb")
+
+
+def execute_notebook(path: Path, timeout: int, out: Path | None = None) -> tuple[bool, float, str]:
+    """Execute ``path`` in its own folder with nbclient; write it to ``out`` (default: back in place) only if it
+    ran clean.
 
     Both the executed notebook and a failed run's copy are written to a temporary file and renamed:
-    a full disk leaves the notebook as it was.
+    a full disk leaves the notebook as it was. A notebook that changed on disk while it ran (an edit saved
+    in JupyterLab) is never overwritten: the executed copy goes to ``NN_name.executed.ipynb`` beside it.
+    A failed run's copy that cannot be written (a full disk) is reported in the same line, and the
+    cell's own error is still the one shown.
     """
     import nbclient
     import nbformat
 
-    nb = nbformat.read(path, as_version=4)
+    source = path.read_bytes()  # what this run executes, and what may be replaced at the end
+    read_digest = _sha256(source)
+    nb = nbformat.reads(source.decode("utf-8"), as_version=4)
     kernel = nb.metadata.get("kernelspec", {}).get("name", "python3")
     client = nbclient.NotebookClient(nb, timeout=timeout, kernel_name=kernel, store_widget_state=True,
                                      resources={"metadata": {"path": str(path.parent)}})
     start = time.perf_counter()
-    exc = _execute_in_thread(client)
+    with _KernelStderr() as kernel_stderr:
+        exc = _execute_in_thread(client, stderr=kernel_stderr)
     if exc is not None:  # nbclient raises CellExecutionError, timeouts, dead kernels...
         if _TERMINATED.is_set():  # the kernel died because the whole run was stopped: not a notebook failure
             raise _Terminated() from exc
         seconds = time.perf_counter() - start
+        reason = failure_reason(exc, timeout)
         failed = path.with_name(path.stem + ".failed.ipynb")
-        write_notebook(nb, failed)
-        text = _ANSI.sub("", str(exc)).strip()
-        first_line = text.splitlines()[-1] if text else type(exc).__name__
-        return False, seconds, f"{first_line} (executed copy kept in {failed.name}; {path.name} left untouched)"
+        try:
+            write_notebook(nb, failed)
+        except OSError as e:  # a full disk: the cell's error still matters more, and the next notebook may run
+            return False, seconds, (f"{reason} (no executed copy: {e.strerror or type(e).__name__} writing "
+                                    f"{failed.name}; {path.name} left untouched)")
+        return False, seconds, f"{reason} (executed copy kept in {failed.name}; {path.name} left untouched)"
     seconds = time.perf_counter() - start
-    write_notebook(nb, path)
+    if out is not None:
+        write_notebook(nb, out)
+        return True, seconds, f"ok (executed copy in {out.name}; {path.name} left untouched)"
+    try:
+        write_notebook(nb, path, unless_changed_from=read_digest)
+    except _ChangedOnDisk:
+        copy = executed_copy(path)
+        write_notebook(nb, copy)
+        return True, seconds, (f"ok, but {path.name} changed on disk while it ran: your edits are kept, "
+                               f"the executed copy is in {copy.name}")
     return True, seconds, "ok"
 
 
-def _execute_in_thread(client) -> BaseException | None:
-    """``client.execute()`` in a worker thread; the exception it raised, or None.
+def _sha256(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
+
+
+class _KernelStderr:
+    """A pipe for the kernel's stderr, passed on to ours line by line as it comes, less the tracebacks of
+    ZMQError that a kernel prints when it is shut down in the middle of a cell (a cell over --timeout).
+
+    ``with _KernelStderr() as fd:`` gives the pipe's writing end for the kernel; at the end of the block
+    (the kernel has gone) it is closed and the rest is passed on.
+    """
+
+    _START = "[IPKernelApp] ERROR | Exception in message handler:"
+
+    def __enter__(self) -> int:
+        self._read, self._write = os.pipe()
+        self._thread = threading.Thread(target=self._pump, name="cnncourse-kernel-stderr", daemon=True)
+        self._thread.start()
+        return self._write
+
+    def __exit__(self, *exc) -> None:
+        os.close(self._write)
+        self._thread.join(5)
+
+    @staticmethod
+    def _emit(lines: list[bytes]) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            sys.stderr.write(b"".join(lines).decode("utf-8", "replace"))
+            sys.stderr.flush()
+
+    def _pump(self) -> None:
+        held: list[bytes] = []  # a message handler's traceback, held until its last line says which error
+        with open(self._read, "rb") as pipe:
+            for line in pipe:
+                if held:
+                    held.append(line)
+                    if not line.startswith((b" ", b"\t", b"Traceback")):  # the exception's line ends it
+                        if not line.startswith(b"zmq.error.ZMQError"):
+                            self._emit(held)
+                        held = []
+                elif line.startswith(self._START.encode()):
+                    held = [line]
+                else:
+                    self._emit([line])
+        if held:
+            self._emit(held)
+
+
+def _execute_in_thread(client, **kwargs) -> BaseException | None:
+    """``client.execute(**kwargs)`` in a worker thread; the exception it raised, or None.
 
     nbclient replaces the process's SIGTERM and SIGINT handlers with its own while it runs in the
     main thread (they shut the kernel down and let the notebook fail, so a stopped run would carry on
@@ -115,7 +228,7 @@ def _execute_in_thread(client) -> BaseException | None:
 
     def work():
         try:
-            client.execute()
+            client.execute(**kwargs)
         except BaseException as e:  # noqa: BLE001 -- handed to the main thread
             outcome.append(e)
 
@@ -138,10 +251,23 @@ def _kill_kernel(client) -> None:
         process.kill()
 
 
-def write_notebook(nb, path: Path) -> None:
+def write_notebook(nb, path: Path, *, unless_changed_from: str | None = None) -> None:
+    """Write ``nb`` to ``path`` through a temporary file and a rename.
+
+    ``unless_changed_from``: the SHA-256 ``path`` had when it was read; if its content differs now, just
+    before the rename, nothing is replaced and :class:`_ChangedOnDisk` is raised.
+    """
     import nbformat
     text = nbformat.writes(nb)
-    fileio.write_text_atomic(path, text if text.endswith("\n") else text + "\n")
+    text = text if text.endswith("\n") else text + "\n"
+    if unless_changed_from is None:
+        fileio.write_text_atomic(path, text)
+        return
+    with fileio.atomic_write(path, "w") as f:  # the check comes last, after the slow part (the write)
+        f.write(text)
+        f.flush()
+        if _digest(path) != unless_changed_from:
+            raise _ChangedOnDisk(str(path))  # the temporary file is removed, the notebook left as it is
 
 
 @contextlib.contextmanager
@@ -160,13 +286,39 @@ def recording_results():
             os.environ[paths.RECORD_ENV] = previous
 
 
+def check_results_folder(folder: Path) -> None:
+    """Create ``folder`` and make sure files can be written in it; the error names the folder."""
+    from .errors import SettingError
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise SettingError(f"the results folder {folder} cannot be created: a file is in its way; set "
+                           f"{paths.RESULTS_ENV} to a folder you can write to") from None
+    try:
+        check_writable(folder / "SUMMARY.md")
+    except OSError as e:
+        raise OSError(e.errno, e.strerror, str(folder)) from e
+
+
 def cmd_run(args) -> int:
-    from . import results
+    from . import results, runtime
 
     profile = args.profile or profiles.current_name()
     os.environ[profiles.ENV_VAR] = profile  # the kernels inherit it (and the absolute data folder)
-    notebooks = [Path(p) for p in args.notebooks] or default_notebooks()
-    missing = [str(p) for p in notebooks if not p.is_file()]
+    seed = getattr(args, "seed", None)
+    if seed is None:
+        os.environ.pop(runtime.SEED_ENV, None)
+    else:
+        os.environ[runtime.SEED_ENV] = str(seed)  # setup() in the kernels replaces the notebook's seed
+    folder = course_notebooks_dir()
+    notebooks, missing = [], []
+    for name in args.notebooks:
+        try:
+            notebooks.append(Path(name) if Path(name).is_file() else find_notebook(name, folder))
+        except CourseError:
+            missing.append(name)
+    notebooks = notebooks or ([] if missing else default_notebooks())
     if missing:
         print(f"error: no such notebook: {', '.join(missing)}", file=sys.stderr)
         return 2
@@ -179,16 +331,19 @@ def cmd_run(args) -> int:
         check_writable(nb.resolve())
     timings, ok_all = {}, True
     with recording_results():
+        folder = paths.results_dir(profile) if seed is None else results.seed_dir(profile, seed)
+        check_results_folder(folder)  # now, not when a notebook records its numbers after hours of training
         for nb in notebooks:
             print(f"running {nb} (profile={profile}) ...", flush=True)
-            ok, seconds, message = execute_notebook(nb.resolve(), args.timeout)
+            out = None if seed is None else nb.resolve().with_name(f"{nb.stem}.seed{seed}.ipynb")
+            ok, seconds, message = execute_notebook(nb.resolve(), args.timeout, out)
             if _TERMINATED.is_set():  # stopped while this notebook ran: run no other
                 raise _Terminated()
             timings[nb.stem] = seconds
             ok_all &= ok
             print(f"  {'done' if ok else 'FAILED'} in {seconds:.0f} s: {message}", flush=True)
-        summary = paths.results_dir(profile) / "SUMMARY.md"
-        fileio.write_text_atomic(summary, results.summary_markdown(profile, timings))
+        summary = folder / "SUMMARY.md"
+        fileio.write_text_atomic(summary, results.summary_markdown(profile, timings, seed=seed))
     print(f"\n{'notebook':<40} {'seconds':>8}")
     for stem, seconds in timings.items():
         print(f"{stem:<40} {seconds:>8.0f}")
@@ -240,6 +395,30 @@ def positive_int(noun: str):
     return parse
 
 
+def model_names(known):
+    """An argparse ``type`` for ``cnncourse bench --models``: one or more names, comma-separated; never none."""
+    def parse(text: str) -> str:
+        if not [n for n in text.split(",") if n.strip()]:
+            raise argparse.ArgumentTypeError(f"{text!r} names no model; give one or more of {', '.join(known)}")
+        return text
+
+    return parse
+
+
+def non_negative_int(noun: str):
+    """An argparse ``type``: a whole number of 0 or more (``cnncourse run --seed``)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = -1
+        if value < 0:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a {noun}: give a whole number of 0 or more")
+        return value
+
+    return parse
+
+
 # ---------------------------------------------------------------- cnncourse lab
 
 LAB_DESCRIPTION = """\
@@ -281,12 +460,14 @@ def find_notebook(name: str, folder: Path | None) -> Path:
         for candidate in (folder / name, folder / f"{name}.ipynb"):
             if candidate.is_file():
                 return candidate.resolve()
-        matches = sorted(p for p in folder.glob(f"{glob.escape(name)}*.ipynb") if not p.name.endswith(".failed.ipynb"))
+        relative = not given.is_absolute() and given.anchor == ""  # glob() takes no absolute pattern
+        matches = sorted(p for p in folder.glob(f"{glob.escape(name)}*.ipynb") if not is_notebook_copy(p)) \
+            if relative else []
         if len(matches) == 1:
             return matches[0].resolve()
         if matches:
             raise CourseError(f"{name!r} could be any of {', '.join(m.name for m in matches)}: give more of the name")
-        known = ", ".join(p.name for p in sorted(folder.glob("[0-9][0-9]_*.ipynb")))
+        known = ", ".join(p.name for p in sorted(folder.glob("[0-9][0-9]_*.ipynb")) if not is_notebook_copy(p))
         raise CourseError(f"no notebook {name!r} here or in {folder} (there: {known or 'none'})")
     raise CourseError(f"no notebook {name!r}: give the path of a notebook")
 
@@ -455,13 +636,17 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("notebooks", nargs="*", help="notebooks to run (default: all of notebooks/)")
     run.add_argument("--profile", choices=sorted(profiles.PROFILES), help="default: $CNNCOURSE_PROFILE or 'class'")
     run.add_argument("--timeout", type=int, default=3600, help="seconds allowed per cell (default 3600)")
+    run.add_argument("--seed", type=non_negative_int("seed"), default=None,
+                     help="run with this seed instead of the notebook's own (42): results go to "
+                          "results/<profile>/seed<N>/, the executed copy to NN_name.seed<N>.ipynb, "
+                          "and the notebook itself is left untouched (e.g. --seed 7 02 03 05)")
     run.set_defaults(func=cmd_run)
     from .course_models import MODEL_NAMES
 
     bench = sub.add_parser("bench", help="measure training and input speed of the notebooks' models on this machine",
                            description=BENCH_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     bench.add_argument("--quick", action="store_true", help="tiny batches and a few steps: checks that it runs (CI)")
-    bench.add_argument("--models", nargs="+", metavar="MODEL",
+    bench.add_argument("--models", nargs="+", metavar="MODEL", type=model_names(MODEL_NAMES),
                        help=f"only these (space- or comma-separated): {', '.join(MODEL_NAMES)}")
     bench.add_argument("--rounds", type=positive_int("rounds"), default=5,
                        help="timed rounds per precision, alternating (default 5; --quick: 1)")

@@ -24,13 +24,29 @@ import stat
 from collections.abc import Iterator
 from pathlib import Path
 
+NAME_MAX = 255  # bytes in one file name, on Linux, macOS and Windows file systems alike
+_SUFFIX_MAX = 32  # a temporary name keeps at most this many bytes of the target's suffixes (".weights.h5")
+
+
+def _truncate(name: str, size: int) -> str:
+    """``name`` cut to at most ``size`` bytes in the file system's encoding (never inside a character)."""
+    while len(os.fsencode(name)) > size:
+        name = name[:-1]
+    return name
+
 
 def temp_path(final: Path, suffix: str = ".tmp") -> Path:
     """A unique hidden name beside ``final`` (created with the usual umask, unlike mkstemp's 0600).
 
-    The ``.pid<N>.`` part lets the data layer find and remove leftovers of killed processes.
+    The ``.pid<N>.`` part lets the data layer find and remove leftovers of killed processes. The name
+    stays within the file system's 255 bytes: the part taken from ``final``'s name is shortened as
+    needed (a 250-character file name still gets a temporary name, and so can be written).
     """
-    return final.with_name(f".{final.name}.pid{os.getpid()}.{secrets.token_hex(4)}{suffix}")
+    if len(os.fsencode(suffix)) > _SUFFIX_MAX:
+        suffix = ".tmp"
+    tail = f".pid{os.getpid()}.{secrets.token_hex(4)}{suffix}"
+    room = NAME_MAX - 1 - len(os.fsencode(tail))  # 1: the leading dot
+    return final.with_name(f".{_truncate(final.name, room)}{tail}")
 
 
 def _target(path: Path) -> Path:
@@ -52,13 +68,22 @@ def _install(tmp: Path, path: Path) -> None:
     os.replace(tmp, path)
 
 
+def _suffixes(path: Path) -> str:
+    """The suffixes a library may insist on (``.keras``, ``.weights.h5``): the last two, if they are short."""
+    for suffixes in (path.suffixes[-2:], path.suffixes[-1:]):
+        text = "".join(suffixes)
+        if text and len(os.fsencode(text)) <= _SUFFIX_MAX:
+            return text
+    return ".tmp"
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike, *, mkdir: bool = True) -> Iterator[Path]:
     """A temporary path beside ``path`` (same suffixes) to write to; renamed over ``path`` on success."""
     path = _target(Path(path))
     if mkdir:
         path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temp_path(path, suffix="".join(path.suffixes) or ".tmp")
+    tmp = temp_path(path, suffix=_suffixes(path))
     try:
         yield tmp
         if tmp.is_dir():

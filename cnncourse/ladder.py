@@ -1,46 +1,58 @@
 """The ladder of fixes in notebook 02: one rung = one ``fit`` + ``evaluate`` under the same budget.
 
-- ``Rung``         one rung's history and headline numbers; ``Rung.from_fit`` wraps a ``fit`` written
-                   out in the notebook                                                     (02)
-- ``train_rung``   the same ``fit(x, y, validation_split=...)`` + ``evaluate`` for the later rungs (02)
-- ``GAP_EPOCHS``   the train-validation gap is averaged over this many epochs (3)           (02)
+- ``Rung``         one rung's history and headline numbers, and the rung it is compared with   (02)
+- ``train_rung``   the notebook's ``fit(x, y, validation_split=...)`` + ``evaluate`` for the later rungs (02)
 
-The gap itself (:func:`cnncourse.training.mean_gap`) and the epoch timer live in :mod:`cnncourse.training`;
-the numpy augmentation in :mod:`cnncourse.augment`.
+The train-validation gap of a rung is measured in inference mode, with the weights the rung kept:
+``model.evaluate`` on the training part of the split minus ``model.evaluate`` on the validation part.
+The running training accuracy that ``fit`` logs is not used for it: it averages over an epoch while the
+weights change and, with dropout or augmentation, is measured on a handicapped network, so it is not
+comparable between a regularised rung and a plain one. The epoch timer and the early-stopping epoch
+live in :mod:`cnncourse.training`; the numpy augmentation in :mod:`cnncourse.augment`.
 """
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from .augment import AugmentedImages
-from .training import EpochTimer, best_epoch, mean_gap
-
-GAP_EPOCHS = 3  # the ladder reads the train-validation gap as the mean of the last three epochs
+from .training import EpochLog, best_epoch
 
 
 @dataclass
 class Rung:
-    """One trained rung of the ladder and its headline numbers."""
+    """One trained rung of the ladder and its headline numbers (accuracies in inference mode)."""
     name: str
     model: object
     history: dict
     test_accuracy: float
-    epochs: int
+    train_accuracy: float | None      # on the training part of the split, kept weights, inference mode
+    val_accuracy: float | None        # on the validation part, same weights, inference mode
     seconds: float
-    gap: float | None = None          # train minus validation accuracy, mean of the 3 epochs ending at the kept one
     best_epoch: int | None = None     # epoch whose weights were kept (early stopping), else None (the last)
-    extra: dict = field(default_factory=dict)
+    compared_with: str | None = None  # the rung this one differs from in exactly one thing
 
     @classmethod
-    def from_fit(cls, name: str, model, history, test_accuracy: float, seconds: float, callbacks=(),
-                 gap_epochs: int = GAP_EPOCHS) -> Rung:
-        """A rung from a ``fit`` you ran yourself: its History (or ``history.history``) and test accuracy."""
+    def from_fit(cls, name: str, model, history, test_accuracy: float, seconds: float, *,
+                 train_accuracy: float | None = None, val_accuracy: float | None = None, callbacks=(),
+                 compared_with: str | None = None) -> Rung:
+        """A rung from a ``fit`` you ran yourself: its History (or ``history.history``) and accuracies."""
         history = getattr(history, "history", history)
         history = {k: [float(v) for v in vs] for k, vs in history.items()}
-        kept = best_epoch(callbacks)
-        return cls(name, model, history, float(test_accuracy), len(history["loss"]), float(seconds),
-                   mean_gap(history, last=gap_epochs, epoch=kept), kept)
+        return cls(name, model, history, float(test_accuracy),
+                   None if train_accuracy is None else float(train_accuracy),
+                   None if val_accuracy is None else float(val_accuracy), float(seconds),
+                   best_epoch(callbacks), compared_with)
+
+    @property
+    def epochs(self) -> int:
+        return len(self.history["loss"])
+
+    @property
+    def gap(self) -> float | None:
+        """Training minus validation accuracy, both in inference mode; None without validation."""
+        if self.train_accuracy is None or self.val_accuracy is None:
+            return None
+        return self.train_accuracy - self.val_accuracy
 
     @property
     def peak_epoch(self) -> int | None:
@@ -49,46 +61,38 @@ class Rung:
         return None if not val else int(max(range(len(val)), key=val.__getitem__)) + 1
 
     def row(self) -> dict:
-        val = self.history.get("val_accuracy")
-        return {"rung": self.name, "test_accuracy": self.test_accuracy, "train_val_gap": self.gap,
-                "peak_val_accuracy": max(val) if val else None, "peak_epoch": self.peak_epoch,
-                "epochs": self.epochs, "seconds": self.seconds}
+        return {"rung": self.name, "compared_with": self.compared_with or "", "test_accuracy": self.test_accuracy,
+                "train_accuracy": self.train_accuracy, "val_accuracy": self.val_accuracy, "gap": self.gap,
+                "epochs": self.epochs, "kept_epoch": self.best_epoch or self.epochs, "seconds": self.seconds}
 
     def __repr__(self) -> str:
-        gap = "" if self.gap is None else f", train-val gap {100 * self.gap:.1f} points"
+        gap = "" if self.gap is None else f", gap {100 * self.gap:.1f} points"
         return (f"Rung({self.name!r}: test accuracy {100 * self.test_accuracy:.2f}%{gap}, "
                 f"{self.epochs} epochs in {self.seconds:.0f} s)")
 
 
 def train_rung(name: str, model, train, test, *, epochs: int, batch_size: int = 128,
-               validation_split: float | None = 0.2, augment: bool = False, callbacks=(),
-               seed: int = 0, verbose: int = 2, gap_epochs: int = GAP_EPOCHS) -> Rung:
+               validation_split: float | None = 0.2, callbacks=(), compared_with: str | None = None,
+               log_every: int = 5) -> Rung:
     """Fit ``model`` (compiled) on ``train = (x, y)`` and evaluate it on ``test = (x, y)``.
 
-    Without ``augment`` this is the notebook's own call, ``model.fit(x, y,
-    validation_split=validation_split, epochs=epochs, batch_size=batch_size)`` followed by
-    ``model.evaluate(*test)``: Keras holds out the last fraction of ``train`` and reshuffles the rest
-    every epoch. With ``augment`` the same split is made by hand and the training part is fed as
-    randomly shifted and flipped copies (:class:`AugmentedImages`); validation images are never
-    augmented. The gap is train minus validation accuracy averaged over the ``gap_epochs`` epochs
-    ending at the kept one (the restored one under early stopping). Seconds count ``fit`` only.
+    This is the notebook's own call, ``model.fit(x, y, validation_split=validation_split, epochs=epochs,
+    batch_size=batch_size)``: Keras holds out the last fraction of ``train`` and reshuffles the rest every
+    epoch. Then, with the weights the run kept, ``model.evaluate`` on the training part, the validation
+    part and the test set. ``EpochLog`` prints one line every ``log_every`` epochs. Seconds count ``fit`` only.
     """
     x, y = train
-    callbacks = [EpochTimer(), *callbacks]
+    callbacks = [EpochLog(log_every), *callbacks]
     start = time.perf_counter()
-    if augment:
-        val = None
-        if validation_split:
-            cut = int(len(x) * (1 - validation_split))
-            (x, y), val = (x[:cut], y[:cut]), (x[cut:], y[cut:])
-        data = AugmentedImages(x, y, batch_size, augment=True, seed=seed)
-        hist = model.fit(data, epochs=epochs, validation_data=val, verbose=verbose, callbacks=callbacks)
-    else:
-        hist = model.fit(x, y, validation_split=validation_split or 0.0, epochs=epochs, batch_size=batch_size,
-                         verbose=verbose, callbacks=callbacks)
+    hist = model.fit(x, y, validation_split=validation_split or 0.0, epochs=epochs, batch_size=batch_size,
+                     verbose=0, callbacks=callbacks)
     seconds = time.perf_counter() - start
+    cut = int(len(x) * (1 - validation_split)) if validation_split else len(x)
+    train_acc = model.evaluate(x[:cut], y[:cut], batch_size=1000, verbose=0)[1]
+    val_acc = model.evaluate(x[cut:], y[cut:], batch_size=1000, verbose=0)[1] if cut < len(x) else None
     test_acc = model.evaluate(*test, batch_size=1000, verbose=0)[1]
-    return Rung.from_fit(name, model, hist, test_acc, seconds, callbacks, gap_epochs)
+    return Rung.from_fit(name, model, hist, test_acc, seconds, train_accuracy=train_acc, val_accuracy=val_acc,
+                         callbacks=callbacks, compared_with=compared_with)
 
 
-__all__ = ["GAP_EPOCHS", "Rung", "train_rung"]
+__all__ = ["Rung", "train_rung"]

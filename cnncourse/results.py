@@ -9,6 +9,10 @@ kernels) records into ``results/<profile>/`` and gathers the files into ``result
 a notebook run by hand in JupyterLab (or by nbval) records into the git-ignored
 ``results/interactive/<profile>/``, and its ``table()`` reads from there. So only ``cnncourse run
 --profile class`` changes the committed ``results/class/``.
+
+A run with a second seed (``cnncourse run --seed 7``, which sets ``CNNCOURSE_SEED``) records into
+``seed7/`` inside that folder, so the notebook's own seed and the second one sit side by side:
+``load_seed("02_cifar10_overfitting", 7)`` reads it back (notebooks 02, 03 and 05 quote it).
 """
 from __future__ import annotations
 
@@ -58,23 +62,95 @@ def record(key: str, value, lecture=None, unit: str | None = None, seed: int | N
         "wall_time_s": round(time.time() - cfg.started, 1),
         "results": _run["results"],
     }
-    return write_json_atomic(paths.results_dir(cfg.profile) / f"{cfg.notebook}.json", doc, indent=2, sort_keys=False)
+    return write_json_atomic(run_dir(cfg) / f"{cfg.notebook}.json", doc, indent=2, sort_keys=False)
+
+
+def seed_dir(profile: str, seed: int) -> Path:
+    """Where a second-seed run (``cnncourse run --seed N``) of ``profile`` records: ``<results>/seed<N>/``."""
+    return paths.results_dir(profile) / f"seed{seed}"
+
+
+def run_dir(cfg) -> Path:
+    """The folder this run records into: the profile's, or its ``seed<N>/`` when the seed was overridden."""
+    return seed_dir(cfg.profile, cfg.seed) if getattr(cfg, "seed_overridden", False) else paths.results_dir(cfg.profile)
+
+
+def load_seed(notebook: str, seed: int, profile: str | None = None) -> dict | None:
+    """The results of ``notebook``'s run with ``seed`` (``cnncourse run --seed N``) as ``{key: value}``, or None.
+
+    Read from the committed ``results/<profile>/seed<N>/`` (not the interactive folder), so a notebook run
+    by hand still quotes the recorded second seed. None when that run has not been recorded (one line says
+    so on stderr, with the command that records it).
+    """
+    cfg = runtime.current()
+    profile = profile or (cfg.profile if cfg else profiles.current_name())
+    path = paths.results_base() / profile / f"seed{seed}" / f"{notebook}.json"
+    try:
+        doc = json.loads(path.read_text())
+        values = {k: r["value"] for k, r in doc["results"].items()}
+    except FileNotFoundError:
+        print(f"No seed-{seed} run of {notebook} is recorded for profile {profile!r} ({path}); "
+              f"record one with: cnncourse run --seed {seed} --profile {profile} {notebook[:2]}", file=sys.stderr)
+        return None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+        print(f"Skipping the damaged results file {path} ({e}); record it again with: "
+              f"cnncourse run --seed {seed} --profile {profile} {notebook[:2]}", file=sys.stderr)
+        return None
+    return values
 
 
 def load(profile: str) -> dict[str, dict]:
     """All recorded notebooks of a profile: ``{notebook stem: document}``; a damaged file is skipped, in one line."""
-    folder = paths.results_dir(profile)
+    return _load_folder(paths.results_dir(profile))
+
+
+def _problem(doc) -> str | None:
+    """What makes a parsed results file unusable as a whole, or None."""
+    if not isinstance(doc, dict) or not isinstance(doc.get("results"), dict):
+        return "no 'results' object"
+    seconds = doc.get("wall_time_s")
+    if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, int | float)):
+        return f"wall_time_s is {seconds!r}, not a number"
+    for key in ("banner", "started"):
+        if doc.get(key) is not None and not isinstance(doc[key], str):
+            return f"{key} is {doc[key]!r}, not text"
+    return None
+
+
+def _entry_problem(entry) -> str | None:
+    """What makes one recorded number unusable, or None: each is ``{"value": ..., "lecture": ..., ...}``."""
+    if not isinstance(entry, dict):
+        return f"{entry!r} is not an object with 'value' and 'lecture'"
+    missing = [k for k in ("value", "lecture") if k not in entry]
+    if missing:
+        return f"no {' and no '.join(repr(k) for k in missing)}"
+    if entry.get("unit") is not None and not isinstance(entry["unit"], str):
+        return f"unit is {entry['unit']!r}, not text"
+    return None
+
+
+def _load_folder(folder: Path) -> dict[str, dict]:
+    """The folder's results files that can be used; a damaged file or entry is skipped, each in one line."""
     docs = {}
     for p in sorted(folder.glob("*.json")):
         try:
             doc = json.loads(p.read_text())
-            if not isinstance(doc, dict) or not isinstance(doc.get("results"), dict):
-                raise ValueError("no 'results' object")
-        except (OSError, ValueError) as e:
+            problem = _problem(doc)
+            if problem:
+                raise ValueError(problem)
+        except (OSError, ValueError, RecursionError) as e:
             print(f"Skipping the damaged results file {p} ({e}); run its notebook again to rewrite it.",
                   file=sys.stderr)
             continue
-        docs[p.stem] = doc
+        kept = {}
+        for key, entry in doc["results"].items():
+            problem = _entry_problem(entry)
+            if problem:
+                print(f"Skipping the damaged entry {key!r} of {p} ({problem}); run its notebook again to rewrite it.",
+                      file=sys.stderr)
+                continue
+            kept[key] = entry
+        docs[p.stem] = {**doc, "results": kept}
     return docs
 
 
@@ -85,9 +161,10 @@ def table(notebook: str | None = None, profile: str | None = None):
     cfg = _active_config() if notebook is None else runtime.current()
     notebook = notebook or cfg.notebook
     profile = profile or (cfg.profile if cfg else profiles.current_name())
-    doc = load(profile).get(notebook)
+    cfg_dir = run_dir(cfg) if cfg is not None and cfg.notebook == notebook else paths.results_dir(profile)
+    doc = _load_folder(cfg_dir).get(notebook)
     rows = [] if doc is None else [
-        {"result": k, "value": r["value"], "lecture": r["lecture"], "unit": r["unit"] or ""}
+        {"result": k, "value": r["value"], "lecture": r["lecture"], "unit": r.get("unit") or ""}
         for k, r in doc["results"].items()
     ]
     # object columns keep integers as integers (15200, not 15200.0) beside fractions
@@ -104,10 +181,13 @@ def _fmt(value) -> str:
     return str(value)
 
 
-def summary_markdown(profile: str, timings: dict[str, float] | None = None) -> str:
-    """A Markdown report: every recorded number beside the lecture's figure, and the time taken."""
-    docs = load(profile)
-    lines = [f"# Results, profile `{profile}`", ""]
+def summary_markdown(profile: str, timings: dict[str, float] | None = None, seed: int | None = None) -> str:
+    """A Markdown report: every recorded number beside the lecture's figure, and the time taken.
+
+    ``seed``: the report of a second-seed run (``cnncourse run --seed N``), read from ``seed<N>/``."""
+    docs = load(profile) if seed is None else _load_folder(seed_dir(profile, seed))
+    title = f"# Results, profile `{profile}`" + ("" if seed is None else f", seed {seed}")
+    lines = [title, ""]
     if not docs:
         lines.append("No notebook has recorded results in this profile yet.")
     for stem, doc in docs.items():

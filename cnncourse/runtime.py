@@ -20,6 +20,7 @@ from . import profiles
 from .errors import SettingError
 
 PRECISION_ENV = "CNNCOURSE_PRECISION"
+SEED_ENV = "CNNCOURSE_SEED"  # set by ``cnncourse run --seed N``: the notebook's own seed is replaced by N
 POLICIES = ("float32", "mixed_float16", "mixed_bfloat16")
 # CPU flags (as /proc/cpuinfo spells them) that mean native bfloat16 matrix instructions.
 BF16_CPU_FLAGS = ("amx_bf16", "avx512_bf16")
@@ -52,6 +53,22 @@ class Config:
     settings: profiles.Settings
     banner: str
     started: float
+    seed_overridden: bool = False   # True when CNNCOURSE_SEED replaced the notebook's seed
+
+
+def seed_override(value: str | None = None) -> int | None:
+    """``CNNCOURSE_SEED`` as an int (``cnncourse run --seed 7``), None when unset; a clear error otherwise."""
+    raw = os.environ.get(SEED_ENV, "") if value is None else value
+    raw = raw.strip()
+    if not raw:
+        return None
+    try:
+        seed = int(raw)
+    except ValueError:
+        raise SettingError(f"{SEED_ENV}={raw!r} is not a seed; give a whole number such as 7") from None
+    if seed < 0:
+        raise SettingError(f"{SEED_ENV}={raw!r} is not a seed; give a whole number of 0 or more")
+    return seed
 
 
 def read_cpu_flags(cpuinfo: str | Path = "/proc/cpuinfo") -> frozenset:
@@ -188,9 +205,14 @@ def setup(seed: int = 42, notebook: str | None = None, *, cpu_bfloat16: bool = T
     ``cpu_bfloat16=False`` keeps float32 on CPUs even where they have bfloat16 instructions: for
     notebooks whose networks are mostly depthwise convolutions (EfficientNet, MobileNet), which
     TensorFlow's CPU kernels run slower in bfloat16 than in float32. GPUs are unaffected.
+    ``CNNCOURSE_SEED`` (set by ``cnncourse run --seed N``) replaces ``seed``, so the same notebook runs
+    with a second seed; the banner then says so, and results are recorded under ``seed<N>/``.
     """
     global _CURRENT
     profile = profiles.current_name()  # bad settings fail before the slow TensorFlow import
+    forced_seed = seed_override()
+    seed_overridden = forced_seed is not None and forced_seed != seed
+    seed = seed if forced_seed is None else forced_seed
     override = precision_override()
     import numpy as np
     tf = import_tensorflow()
@@ -221,6 +243,8 @@ def setup(seed: int = 42, notebook: str | None = None, *, cpu_bfloat16: bool = T
     notebook = notebook or os.environ.get("CNNCOURSE_NOTEBOOK") or None
     versions = {"cnncourse": __version__, "tensorflow": tf.__version__, "keras": keras.__version__}
     banner = make_banner(versions, device, precision, profile)
+    if seed_overridden:
+        banner += f" | seed={seed} ({SEED_ENV})"
     if verbose:
         print(banner)
     warning = precision_warning(device, precision) if override else None
@@ -229,7 +253,7 @@ def setup(seed: int = 42, notebook: str | None = None, *, cpu_bfloat16: bool = T
         print(warning, file=sys.stderr)
     _CURRENT = Config(seed, profile, precision, device, notebook,
                       profiles.settings(notebook, profile) if notebook else profiles.Settings(),
-                      banner, time.time())
+                      banner, time.time(), seed_overridden)
     return _CURRENT
 
 

@@ -1,9 +1,9 @@
 """Training plumbing shared by the notebooks; the models and their ``fit`` calls stay in the notebooks.
 
 - ``EpochTimer``   a callback that adds ``seconds`` (wall time per epoch) to the History   (02, 03, 05)
+- ``EpochLog``     a short training log: one line every few epochs and one for the last     (02, 03, 05)
 - ``StepClock``    a callback that times training steps, for speed measurements           (03, ``cnncourse bench``)
-- ``last_gap``     training minus validation accuracy at an epoch: the overfitting gap      (03)
-- ``mean_gap``     the same gap averaged over the last few epochs, steadier on a small validation set (02)
+- ``last_gap``     training minus validation accuracy logged by ``fit`` at an epoch          (03 solutions)
 - ``Snapshots``    a callback that keeps a copy of the weights every few epochs (snapshot ensembles) (05)
 - ``best_epoch``   the 1-based epoch whose weights ``EarlyStopping(restore_best_weights=True)`` kept (03)
 """
@@ -26,6 +26,39 @@ class EpochTimer(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
             logs["seconds"] = time.perf_counter() - self._start
+
+
+class EpochLog(keras.callbacks.Callback):
+    """Prints one line every ``every`` epochs and one for the last: a training log short enough to keep.
+
+    Use with ``fit(..., verbose=0)``. Each line gives the epoch and the logged metrics (loss and
+    accuracy, with their validation values when there are any), rounded to 3 decimals.
+    """
+
+    def __init__(self, every: int = 5, keys=("loss", "accuracy", "val_loss", "val_accuracy")):
+        super().__init__()
+        if every < 1:
+            raise ValueError(f"every must be at least 1 epoch, got {every}")
+        self.every, self.keys = every, tuple(keys)
+
+    def on_train_begin(self, logs=None):
+        self._total = self.params.get("epochs")
+        self._printed = None
+
+    def _line(self, epoch: int, logs: dict) -> str:
+        parts = [f"{k} {float(logs[k]):.3f}" for k in self.keys if k in logs]
+        return f"epoch {epoch}/{self._total}: " + ", ".join(parts)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._last = (epoch + 1, dict(logs or {}))
+        if (epoch + 1) % self.every == 0 or epoch + 1 == self._total:
+            print(self._line(*self._last), flush=True)
+            self._printed = epoch + 1
+
+    def on_train_end(self, logs=None):
+        last = getattr(self, "_last", None)
+        if last is not None and self._printed != last[0]:   # stopped early: say where
+            print(self._line(*last) + " (stopped)", flush=True)
 
 
 class StepClock(keras.callbacks.Callback):
@@ -84,23 +117,6 @@ def last_gap(history: dict, metric: str = "accuracy", epoch: int | None = None) 
     return float(history[metric][i] - history[f"val_{metric}"][i])
 
 
-def mean_gap(history: dict, metric: str = "accuracy", last: int = 3, epoch: int | None = None) -> float | None:
-    """Training minus validation ``metric``, averaged over the ``last`` epochs that end at ``epoch``.
-
-    ``epoch`` is 1-based (default: the last one); fewer epochs are averaged when fewer exist. On a
-    few hundred validation images the accuracy of one epoch swings by several points, so one epoch's
-    gap is mostly noise; the mean of three is steadier. None without validation.
-    """
-    if f"val_{metric}" not in history:
-        return None
-    end = len(history[metric]) if epoch is None else epoch
-    if not 1 <= end <= len(history[metric]):
-        raise ValueError(f"epoch {epoch} is outside the history's 1..{len(history[metric])}")
-    start = max(0, end - last)
-    gaps = [history[metric][i] - history[f"val_{metric}"][i] for i in range(start, end)]
-    return float(sum(gaps) / len(gaps))
-
-
 def best_epoch(callbacks) -> int | None:
     """The 1-based epoch an ``EarlyStopping(restore_best_weights=True)`` among ``callbacks`` restored, else None."""
     for cb in callbacks:
@@ -109,4 +125,4 @@ def best_epoch(callbacks) -> int | None:
     return None
 
 
-__all__ = ["EpochTimer", "Snapshots", "best_epoch", "last_gap", "mean_gap"]
+__all__ = ["EpochLog", "EpochTimer", "StepClock", "Snapshots", "best_epoch", "last_gap"]

@@ -1,5 +1,6 @@
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -183,3 +184,190 @@ def test_sigterm_stops_the_whole_run(tmp_path):
     assert "cnncourse: stopped (SIGTERM)" in err
     assert "92_after" not in out and "FAILED" not in out
     assert slow.read_text() == slow_before and after.read_text() == after_before
+
+
+def test_run_with_a_second_seed_records_beside_and_leaves_the_notebook(tmp_path):
+    """``cnncourse run --seed 7``: the notebook's setup(seed=1) runs with seed 7, its numbers go to seed7/,
+    the executed copy to NN.seed7.ipynb, and the notebook itself is not touched."""
+    nb = tmp_path / "95_seeded.ipynb"
+    make_notebook(nb, "from cnncourse import results\nimport random\nresults.record('seed_used', cfg.seed)\n"
+                      "results.record('draw', random.random())\nprint(results.load_seed(cfg.notebook, 7))")
+    before = nb.read_bytes()
+    env = {"CNNCOURSE_RESULTS_DIR": str(tmp_path / "results"), "MPLBACKEND": "Agg"}
+    proc = run_cli("run", str(nb), "--profile", "quick", "--seed", "7", env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "executed copy in 95_seeded.seed7.ipynb" in proc.stdout
+    assert nb.read_bytes() == before
+    doc = json.loads((tmp_path / "results" / "quick" / "seed7" / "95_seeded.json").read_text())
+    assert doc["results"]["seed_used"]["value"] == 7 and doc["results"]["seed_used"]["seed"] == 7
+    assert "seed=7 (CNNCOURSE_SEED)" in doc["banner"]
+    assert (tmp_path / "results" / "quick" / "seed7" / "SUMMARY.md").read_text().startswith(
+        "# Results, profile `quick`, seed 7")
+    assert not (tmp_path / "results" / "quick" / "95_seeded.json").exists()
+    executed = nbformat.read(tmp_path / "95_seeded.seed7.ipynb", as_version=4)
+    assert "'seed_used': 7" in executed.cells[1].outputs[0]["text"]   # load_seed reads the committed folder
+    # the same seed twice gives the same draws; the notebook's own seed gives other ones
+    assert run_cli("run", str(nb), "--profile", "quick", "--seed", "7", env=env).returncode == 0
+    again = json.loads((tmp_path / "results" / "quick" / "seed7" / "95_seeded.json").read_text())
+    assert again["results"]["draw"]["value"] == doc["results"]["draw"]["value"]
+    assert run_cli("run", str(nb), "--profile", "quick", env=env).returncode == 0
+    own = json.loads((tmp_path / "results" / "quick" / "95_seeded.json").read_text())
+    assert own["results"]["seed_used"]["value"] == 1
+    assert own["results"]["draw"]["value"] != doc["results"]["draw"]["value"]
+
+
+@pytest.mark.parametrize("seed", ["-1", "seven"])
+def test_run_rejects_a_bad_seed(seed, capsys):
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["run", "--seed", seed])
+    assert stop.value.code == 2 and "is not a seed" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- issue 25: edits, results, timeouts, full disks
+
+def clean_env(**extra):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CNNCOURSE_")}
+    env.update(MPLBACKEND="Agg", **extra)
+    return env
+
+
+def test_a_notebook_edited_while_it_runs_keeps_the_edit(tmp_path):
+    """JupyterLab saves an edit while `cnncourse run` executes the notebook: the edit stays, the executed
+    copy of what was read at the start goes beside it, and one line says so."""
+    nb = tmp_path / "94_edited.ipynb"
+    make_notebook(nb, "import time\ntime.sleep(6)\nprint('ran')", setup=False)
+    proc = subprocess.Popen([sys.executable, "-m", "cnncourse", "run", str(nb), "--profile", "quick"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=clean_env(CNNCOURSE_RESULTS_DIR=str(tmp_path / "results")))
+    try:
+        assert proc.stdout.readline().startswith("running "), "the run has read the notebook"
+        time.sleep(2)  # the kernel is starting or inside the sleeping cell
+        edited = nbformat.read(nb, as_version=4)
+        edited.cells.append(nbformat.v4.new_markdown_cell("my notes, saved while it ran"))
+        nbformat.write(edited, nb)
+        mine = nb.read_bytes()
+        out, err = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, out + err
+    assert nb.read_bytes() == mine, "the edit saved during the run was overwritten"
+    assert ("  done in " in out and "s: ok, but 94_edited.ipynb changed on disk while it ran: your edits are kept, "
+            "the executed copy is in 94_edited.executed.ipynb\n" in out), out
+    executed = nbformat.read(tmp_path / "94_edited.executed.ipynb", as_version=4)
+    assert len(executed.cells) == 1 and executed.cells[0].outputs[0]["text"] == "ran\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["94_edited.executed.ipynb", "94_edited.ipynb", "results"]
+
+
+def test_copies_beside_a_notebook_are_never_taken_for_it(tmp_path):
+    names = ["97_tiny.ipynb", "97_tiny.failed.ipynb", "97_tiny.executed.ipynb", "97_tiny.seed7.ipynb"]
+    for name in names:
+        (tmp_path / name).write_text("{}")
+    assert [cli.is_notebook_copy(tmp_path / n) for n in names] == [False, True, True, True]
+    assert cli.find_notebook("97", tmp_path) == (tmp_path / "97_tiny.ipynb").resolve()
+    root = cli.paths.repo_root()
+    if root is not None and (root / ".git").exists():
+        ignored = subprocess.run(["git", "check-ignore", "-q", "notebooks/02_cifar10_overfitting.executed.ipynb"],
+                                 cwd=root)
+        assert ignored.returncode == 0, "executed copies must be git-ignored"
+
+
+def test_damaged_results_do_not_stop_the_summary(tmp_path):
+    """Results files of the wrong shape (parseable JSON) are skipped in one line each; the summary is written."""
+    folder = tmp_path / "results" / "quick"
+    folder.mkdir(parents=True)
+    (folder / "90_number.json").write_text(json.dumps({"notebook": "90_number", "results": {"test_accuracy": 0.8}}))
+    (folder / "91_nolecture.json").write_text(json.dumps({"results": {"acc": {"value": 0.8, "unit": None}}}))
+    (folder / "92_time.json").write_text(json.dumps({"wall_time_s": "12", "results": {}}))
+    nb = tmp_path / "93_fine.ipynb"
+    make_notebook(nb, "print('fine')", setup=False)
+    proc = run_cli("run", str(nb), "--profile", "quick", env={"CNNCOURSE_RESULTS_DIR": str(tmp_path / "results")})
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stdout + proc.stderr
+    skipped = [line for line in proc.stderr.splitlines() if line.startswith("Skipping")]
+    assert skipped == [
+        f"Skipping the damaged entry 'test_accuracy' of {folder / '90_number.json'} (0.8 is not an object with "
+        "'value' and 'lecture'); run its notebook again to rewrite it.",
+        f"Skipping the damaged entry 'acc' of {folder / '91_nolecture.json'} (no 'lecture'); run its notebook "
+        "again to rewrite it.",
+        f"Skipping the damaged results file {folder / '92_time.json'} (wall_time_s is '12', not a number); run its "
+        "notebook again to rewrite it."]
+    summary = (folder / "SUMMARY.md").read_text()
+    assert "## 90_number" in summary and "92_time" not in summary
+
+
+@pytest.mark.parametrize("fault", ["read-only", "a file in the way"])
+def test_run_checks_the_results_folder_before_executing(tmp_path, fault):
+    """An unwritable results folder is found before any notebook runs, not when one records after training."""
+    nb = tmp_path / "lesson.ipynb"
+    make_notebook(nb, "print('never runs')", setup=False)
+    results = tmp_path / "results"
+    cmd = [sys.executable, "-m", "cnncourse", "run", str(nb), "--profile", "quick"]
+    env = clean_env(CNNCOURSE_RESULTS_DIR=str(results))
+    if fault == "read-only":
+        proc = faults.run_with_disk(cmd, folder=results, fault="read-only", env=env)
+        message = (f"error: {results / 'quick'} is on a read-only file system: set CNNCOURSE_RESULTS_DIR to a "
+                   "folder you can write to.")
+    else:
+        results.write_text("")
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
+        message = (f"error: the results folder {results / 'quick'} cannot be created: a file is in its way; set "
+                   "CNNCOURSE_RESULTS_DIR to a folder you can write to")
+    assert proc.returncode == 1 and "running" not in proc.stdout, proc.stdout + proc.stderr
+    assert proc.stderr.strip() == message
+    assert nbformat.read(nb, as_version=4).cells[0].outputs == []
+
+
+def test_lab_on_a_missing_absolute_path_says_there_is_no_such_notebook(tmp_path, capsys):
+    missing = tmp_path / "missing.ipynb"
+    assert cli.main(["lab", str(missing)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: no notebook {str(missing)!r}") and err.count("\n") == 1, err
+    assert cli.main(["run", str(missing)]) == 2
+    assert capsys.readouterr().err == f"error: no such notebook: {missing}\n"
+
+
+@pytest.mark.parametrize("models", [[""], [","], [" , "], ["02_lecture_cnn", ""]])
+def test_bench_with_no_model_named_is_a_usage_error(models, capsys):
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["bench", "--quick", "--models", *models])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and "argument --models: " in err and "names no model; give one or more of " in err
+    from cnncourse import bench
+    from cnncourse.errors import CourseError
+    if not any(n.strip(" ,") for n in models):
+        with pytest.raises(CourseError, match="no model named"):
+            bench.resolve_models(models)
+
+
+def test_a_cell_over_the_timeout_is_one_meaningful_line_and_the_run_goes_on(tmp_path):
+    slow, after = tmp_path / "93_slow.ipynb", tmp_path / "94_after.ipynb"
+    make_notebook(slow, "import time\ntime.sleep(120)", setup=False)
+    make_notebook(after, "print('next')", setup=False)
+    proc = run_cli("run", str(slow), str(after), "--profile", "quick", "--timeout", "3",
+                   env={"CNNCOURSE_RESULTS_DIR": str(tmp_path / "results"), "MPLBACKEND": "Agg"}, timeout=300)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    failed = [line for line in proc.stdout.splitlines() if "FAILED" in line]
+    assert len(failed) == 1 and re.fullmatch(
+        r"  FAILED in \d+ s: a cell ran longer than the --timeout of 3 s \(executed copy kept in "
+        r"93_slow\.failed\.ipynb; 93_slow\.ipynb left untouched\)", failed[0]), proc.stdout
+    assert "ZMQError" not in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+    assert nbformat.read(after, as_version=4).cells[0].outputs[0]["text"] == "next\n"
+
+
+def test_a_failed_copy_that_does_not_fit_still_shows_the_cells_error_and_the_run_goes_on(tmp_path):
+    folder, elsewhere = tmp_path / "course", tmp_path / "elsewhere"
+    folder.mkdir()
+    elsewhere.mkdir()
+    broken, after = folder / "96_broken.ipynb", elsewhere / "97_after.ipynb"
+    make_notebook(broken, "print('x' * 40000)\nraise ValueError('boom')", setup=False)  # its copy needs 40 KB
+    make_notebook(after, "print('next')", setup=False)
+    before = broken.read_bytes()
+    proc = faults.run_with_disk([sys.executable, "-m", "cnncourse", "run", str(broken), str(after), "--profile",
+                                 "quick"], folder=folder, fault="full", free=12 * 1024, size="256k",
+                                env=clean_env(CNNCOURSE_RESULTS_DIR=str(tmp_path / "results")))
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert re.search(r"  FAILED in \d+ s: ValueError: boom \(no executed copy: No space left on device writing "
+                     r"96_broken\.failed\.ipynb; 96_broken\.ipynb left untouched\)\n", proc.stdout), proc.stdout
+    assert f"running {after} (profile=quick) ..." in proc.stdout and "Traceback" not in proc.stderr
+    assert nbformat.read(after, as_version=4).cells[0].outputs[0]["text"] == "next\n"
+    assert broken.read_bytes() == before and [p.name for p in folder.iterdir()] == ["96_broken.ipynb"]

@@ -209,3 +209,40 @@ def test_a_member_over_the_size_cap_is_dropped_without_being_read(data_env, tmp_
     dropped = {d["file"]: d["reason"] for d in report.dropped}
     assert dropped["PetImages/Cat/big.jpg"] == "too large: 4,194,304 bytes, over the 1 MiB cap"
     assert "1 too large" in report.summary()
+
+
+def huge_png(width: int, height: int) -> bytes:
+    """A real PNG of width x height black pixels, 1 bit each: a few KB on disk, width x height bytes once decoded
+    (and three times that as RGB). Written row by row: the test never holds the image itself."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    row, deflate = bytes(1 + (width + 7) // 8), zlib.compressobj(9)  # filter byte 0, then the row's bits
+    idat = b"".join(deflate.compress(row) for _ in range(height)) + deflate.flush()
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)  # 1-bit grayscale
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+def test_an_image_over_the_pixel_cap_is_dropped_without_being_decoded(data_env, tmp_path):
+    from cnncourse.data import archives
+    huge = huge_png(12000, 12000)
+    assert len(huge) < 100_000 and archives.MAX_IMAGE_PIXELS < 12000 * 12000
+    reason = "too large: 12000 x 12000 pixels, over the 40,000,000-pixel cap"
+    assert pets.check_image(huge) == (None, reason, False)
+    assert pets.check_image(huge_png(600, 400))[1:] == (None, True), "an ordinary size is decoded and kept"
+    members = h.pet_members(n_good=4)
+    members["PetImages/Dog/huge.jpg"] = (huge, "too large")
+
+    def drawn_first(seed):  # the draw's order, as pets._build shuffles
+        names = sorted((n for n in members if "/Dog/" in n), key=pets._natural)
+        random.Random(f"{seed}-dog").shuffle(names)
+        return names[0]
+
+    seed = next(s for s in range(1000) if drawn_first(s).endswith("huge.jpg"))
+    report = prepare_cats_vs_dogs((2, 1, 1), seed=seed, source=h.petimages_zip(tmp_path / "pets.zip", members))
+    assert {d["file"]: d["reason"] for d in report.dropped}["PetImages/Dog/huge.jpg"] == reason
+    assert "1 too large" in report.summary()
+    assert not any("huge" in p.name for p in report.root.rglob("*.jpg"))

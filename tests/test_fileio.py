@@ -71,3 +71,28 @@ def test_atomic_path_for_libraries_that_write_by_name(tmp_path):
         tmp.write_bytes(b"weights")
         assert not target.exists()
     assert target.read_bytes() == b"weights" and os.listdir(target.parent) == ["net.keras"]
+
+
+@pytest.mark.parametrize("name", ["n" * 245 + ".json", "a" * 250, "é" * 122 + ".weights.h5", "x" * 200 + ".a" * 27],
+                         ids=["245+json", "250", "255-bytes-utf8", "many-suffixes"])
+def test_a_name_of_up_to_255_bytes_can_be_written(tmp_path, name):
+    """The temporary name beside the target must fit the file system's 255 bytes too."""
+    import re
+
+    from cnncourse import cli
+
+    target = tmp_path / name
+    assert len(os.fsencode(name)) <= 255
+    fileio.write_text_atomic(target, "{}")
+    assert target.read_text() == "{}" and os.listdir(tmp_path) == [name]
+    tmp = fileio.temp_path(target)
+    assert len(os.fsencode(tmp.name)) <= 255 and tmp.parent == tmp_path
+    assert re.match(r"^\..*\.pid(\d+)\.", tmp.name).group(1) == str(os.getpid()), "stale_temps() finds leftovers"
+    with fileio.atomic_path(target) as tmp:
+        assert len(os.fsencode(tmp.name)) <= 255
+        if name.endswith(".weights.h5"):
+            assert tmp.name.endswith(".weights.h5"), "the suffix Keras insists on is kept"
+        tmp.write_text("[]")
+    assert target.read_text() == "[]" and os.listdir(tmp_path) == [name]
+    cli.check_writable(target)  # `cnncourse run`'s probe beside a notebook
+    assert os.listdir(tmp_path) == [name]

@@ -182,6 +182,35 @@ def test_cache_round_trip_and_rebuild(lite, tmp_path, monkeypatch, capsys):
     assert capsys.readouterr().err == ""
 
 
+def test_a_cache_changed_since_it_was_written_is_converted_again(lite, tmp_path, monkeypatch, capsys):
+    """The record beside the cache holds the cache file's own hash: weights changed in place (still a valid
+    HDF5 file, the source's hash unchanged) are never loaded."""
+    import h5py
+
+    monkeypatch.setenv("CNNCOURSE_DATA_DIR", str(tmp_path))
+    shutil.copytree(lite.folder / "models", tmp_path / "models")
+    shutil.copy(lite.folder / ".sha256-cache.json", tmp_path)
+    h5 = pretrained.cache_path()
+    stamp = json_of(h5.with_name("efficientnet_lite0_imagenet.json"))
+    assert stamp["cache_sha256"] == hashlib.sha256(h5.read_bytes()).hexdigest()
+    with h5py.File(h5, "r+") as f:
+        found = []
+        f.visititems(lambda name, obj: found.append(obj) if isinstance(obj, h5py.Dataset) and obj.size > 1 else None)
+        tampered = found[0]
+        tampered[...] = tampered[...] + 1.0
+    read = pretrained.read_state_dict
+    calls = []
+    monkeypatch.setattr(pretrained, "read_state_dict", lambda path: calls.append(path) or read(path))
+    assert same_weights(pretrained.efficientnet_lite0(), lite.model) and len(calls) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"cnncourse: cached weights {h5} are damaged or were changed (ValueError: its SHA-256 differs "
+                   "from the one recorded when it was written); converting again"]
+    assert json_of(h5.with_name("efficientnet_lite0_imagenet.json"))["cache_sha256"] == \
+        hashlib.sha256(h5.read_bytes()).hexdigest()
+    assert same_weights(pretrained.efficientnet_lite0(), lite.model) and len(calls) == 1  # the rebuilt cache
+    assert capsys.readouterr().err == ""
+
+
 def test_headless_model_has_the_full_models_weights(converted):
     features = pretrained.efficientnet_lite0(include_top=False, pooling="avg")
     assert features.output.shape == (None, 1280)
@@ -317,6 +346,23 @@ def test_zip_format_keeps_dtype_offset_stride_and_shared_storage(tmp_path, monke
     again = pretrained.read_state_dict(path)
     assert list(again) == list(state_dict)
     assert all(np.array_equal(again[k], v) and again[k].dtype == v.dtype for k, v in state_dict.items())
+
+
+def test_a_view_larger_than_its_storage_is_refused_before_allocating(tmp_path, monkeypatch):
+    """A few hundred bytes whose tensor has strides (0, 0) over one element: 20000 x 20000 floats (1.6 GB) if
+    copied. Refused from the sizes alone, before anything is allocated."""
+    path = tmp_path / "broadcast.pth"
+    write_torch_zip(path, {"w": ("0", 0, (20000, 20000), (0, 0), False)}, {"0": np.array([1.0], "<f4")}, monkeypatch)
+    assert path.stat().st_size < 1000
+    with pytest.raises(PretrainedError, match=r"tensor w of shape \(20000, 20000\) has 400,000,000 elements, but its "
+                                              r"storage holds 1 from offset 0 \(overlapping strides \(0, 0\)\)"):
+        pretrained.read_state_dict(path)
+    storages = {"0": np.arange(12, dtype="<f4")}
+    write_torch_zip(path, {"w": ("0", 4, (3, 4), (1, 1), False)}, storages, monkeypatch)  # overlapping rows
+    with pytest.raises(PretrainedError, match="has 12 elements, but its storage holds 8 from offset 4"):
+        pretrained.read_state_dict(path)
+    write_torch_zip(path, {"w": ("0", 4, (2, 4), (4, 1), False)}, storages, monkeypatch)  # exactly fits
+    assert np.array_equal(pretrained.read_state_dict(path)["w"], np.arange(4, 12).reshape(2, 4))
 
 
 def test_the_wheels_state_dict(state_dict, tmp_path):

@@ -89,3 +89,32 @@ def test_interactive_results_in_a_checkout_are_git_ignored(monkeypatch):
     assert ignored.returncode == 0, "results/interactive/ must be git-ignored"
     monkeypatch.setenv(paths.RECORD_ENV, "1")
     assert paths.results_dir("class") == root / "results" / "class"
+
+
+@pytest.mark.parametrize("doc, skipped", [
+    ({"notebook": "97_bad", "results": {"test_accuracy": 0.8}},
+     "Skipping the damaged entry 'test_accuracy' of {path} (0.8 is not an object with 'value' and 'lecture')"),
+    ({"notebook": "97_bad", "results": {"test_accuracy": {"value": 0.8, "unit": "fraction", "seed": 1}}},
+     "Skipping the damaged entry 'test_accuracy' of {path} (no 'lecture')"),
+    ({"notebook": "97_bad", "wall_time_s": "12", "results": {"x": {"value": 1, "lecture": 2}}},
+     "Skipping the damaged results file {path} (wall_time_s is '12', not a number)"),
+    ({"notebook": "97_bad", "results": {"x": {"value": 1, "lecture": 2, "unit": 5}}},
+     "Skipping the damaged entry 'x' of {path} (unit is 5, not text)"),
+    ([1, 2], "Skipping the damaged results file {path} (no 'results' object)"),
+], ids=["number-not-object", "no-lecture", "wall-time-text", "unit-number", "list"])
+def test_a_results_file_of_the_wrong_shape_is_skipped_in_one_line(isolated_results, monkeypatch, float32_after, capsys,
+                                                                  doc, skipped):
+    """Parseable JSON of the wrong shape: the file or the entry is skipped, in one line, and the rest is reported."""
+    monkeypatch.setenv("CNNCOURSE_PROFILE", "quick")
+    cnncourse.setup(notebook="98_demo", verbose=False)
+    results.record("params", 15200, lecture=15200)
+    path = paths.results_dir("quick") / "97_bad.json"
+    path.write_text(json.dumps(doc))
+    capsys.readouterr()
+    text = results.summary_markdown("quick", {"98_demo": 3.0})
+    assert "| params | 15,200 | 15,200 |  |" in text
+    err = capsys.readouterr().err
+    assert err == skipped.format(path=path) + "; run its notebook again to rewrite it.\n"
+    assert results.table("98_demo").loc["params", "value"] == 15200
+    if "entry" in skipped:  # the file's other numbers are kept
+        assert "## 97_bad" in text

@@ -5,7 +5,7 @@ import keras
 import numpy as np
 import pytest
 
-from cnncourse.training import EpochTimer, Snapshots, StepClock, best_epoch, last_gap, mean_gap
+from cnncourse.training import EpochLog, EpochTimer, Snapshots, StepClock, best_epoch, last_gap
 
 
 def test_gap_is_read_at_the_kept_epoch():
@@ -13,17 +13,6 @@ def test_gap_is_read_at_the_kept_epoch():
     assert last_gap(history) == 0.95 - 0.65
     assert last_gap(history, epoch=2) == 0.8 - 0.7
     assert last_gap({"accuracy": [0.5]}) is None
-
-
-def test_mean_gap_averages_the_last_epochs_up_to_the_kept_one():
-    history = {"accuracy": [0.5, 0.6, 0.8, 0.9, 1.0], "val_accuracy": [0.5, 0.5, 0.6, 0.6, 0.5]}
-    assert mean_gap(history) == pytest.approx((0.2 + 0.3 + 0.5) / 3)
-    assert mean_gap(history, epoch=3) == pytest.approx((0.0 + 0.1 + 0.2) / 3)
-    assert mean_gap(history, epoch=1) == pytest.approx(0.0)  # fewer epochs than `last`: those that exist
-    assert mean_gap(history, last=1) == pytest.approx(last_gap(history))
-    assert mean_gap({"accuracy": [0.5]}) is None
-    with pytest.raises(ValueError, match="outside"):
-        mean_gap(history, epoch=6)
 
 
 @pytest.fixture
@@ -76,3 +65,19 @@ def test_step_clock_times_the_steps_after_the_first(tiny):
     assert clock.images_per_second(8) == pytest.approx(8 / clock.seconds_per_step())
     with pytest.raises(ValueError, match="at least two steps"):
         StepClock().seconds_per_step()
+
+
+def test_epoch_log_prints_every_fifth_epoch_and_the_last(tiny, capsys):
+    model, x, y = tiny
+    model.fit(x, y, validation_split=0.25, epochs=12, verbose=0, callbacks=[EpochLog()])
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(":")[0] for line in lines] == ["epoch 5/12", "epoch 10/12", "epoch 12/12"]
+    assert "val_loss" in lines[-1] and "seconds" not in lines[-1]
+
+
+def test_epoch_log_says_where_early_stopping_ended(tiny, capsys):
+    model, x, y = tiny
+    stop = keras.callbacks.EarlyStopping(monitor="loss", patience=0, min_delta=10.0)  # stops after epoch 2
+    model.fit(x, y, epochs=50, verbose=0, callbacks=[stop, EpochLog()])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == [lines[-1]] and lines[-1].startswith("epoch 2/50") and lines[-1].endswith("(stopped)")

@@ -5,6 +5,7 @@ absolute path (``/x``, ``C:\\x``) or a link pointing outside the archive's root 
 archive refused. Images are read straight from the archive; ``safe_extract`` is for the rare
 case where files must land on disk. A member is read whole into memory only when it is at most
 ``MAX_MEMBER_BYTES``; bigger ones are skipped and reported (a tiny zip can hold a 1 GiB member).
+Likewise an image is decoded only when its header says it has at most ``MAX_IMAGE_PIXELS``.
 """
 from __future__ import annotations
 
@@ -25,6 +26,9 @@ from .errors import DataError, UnsafeArchiveError
 _DRIVE = re.compile(r"^[A-Za-z]:")
 # The largest member read into memory: CIFAR-10's python batches are 31 MB, photos a few MB.
 MAX_MEMBER_BYTES = 64 << 20
+# The most pixels an image may have to be decoded: 40 megapixels (120 MB as RGB). A small file can hold a
+# huge image (a 450 KB PNG of 12000 x 12000 pixels decodes to over 1 GB); PetImages' photos are far smaller.
+MAX_IMAGE_PIXELS = 40_000_000
 
 
 def too_large(size: int) -> str | None:
@@ -32,6 +36,13 @@ def too_large(size: int) -> str | None:
     if size > MAX_MEMBER_BYTES:
         cap = f"{MAX_MEMBER_BYTES >> 20} MiB" if MAX_MEMBER_BYTES >= 1 << 20 else f"{MAX_MEMBER_BYTES:,}-byte"
         return f"too large: {size:,} bytes, over the {cap} cap"
+    return None
+
+
+def too_many_pixels(width: int, height: int) -> str | None:
+    """The drop reason for an image of ``width`` x ``height`` pixels (read from its header), or None."""
+    if width * height > MAX_IMAGE_PIXELS:
+        return f"too large: {width} x {height} pixels, over the {MAX_IMAGE_PIXELS:,}-pixel cap"
     return None
 
 

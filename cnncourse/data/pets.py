@@ -15,6 +15,7 @@ import secrets
 import shutil
 import sys
 import time
+import warnings
 import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
@@ -223,7 +224,8 @@ def _natural(name: str):
 def check_image(data: bytes) -> tuple[bytes | None, str | None, bool]:
     """(bytes to write, reason it was dropped, whether it was re-encoded) for one file.
 
-    The whole image is decoded (a valid JFIF header says nothing about a truncated body). JPEGs
+    The whole image is decoded (a valid JFIF header says nothing about a truncated body), unless
+    its header gives it more than ``archives.MAX_IMAGE_PIXELS``: then it is dropped undecoded. JPEGs
     in RGB or grayscale are kept byte for byte; PNG, GIF, BMP, CMYK and other modes are
     re-encoded as RGB JPEG so every file decodes the same way in TensorFlow.
     """
@@ -231,7 +233,12 @@ def check_image(data: bytes) -> tuple[bytes | None, str | None, bool]:
     if not data:
         return None, "empty file", False
     try:
-        with Image.open(io.BytesIO(data)) as im:
+        with warnings.catch_warnings():  # PIL warns of 90-megapixel images on opening; they are dropped here
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            im = Image.open(io.BytesIO(data))  # reads the header only
+        with im:
+            if reason := archives.too_many_pixels(*im.size):
+                return None, reason, False
             fmt = im.format
             im.load()
             if fmt == "JPEG" and im.mode in ("RGB", "L"):
@@ -241,7 +248,9 @@ def check_image(data: bytes) -> tuple[bytes | None, str | None, bool]:
             return buf.getvalue(), None, True
     except UnidentifiedImageError:
         return None, "not an image", False
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
+    except Image.DecompressionBombError as e:  # PIL's own cap, at twice its 90 megapixels: refused on opening
+        return None, f"too large: {e}", False
+    except (OSError, ValueError, SyntaxError) as e:
         return None, f"truncated or corrupt: {e}", False
 
 
