@@ -174,13 +174,17 @@ def _sha256(data: bytes) -> str:
 
 class _KernelStderr:
     """A pipe for the kernel's stderr, passed on to ours line by line as it comes, less the tracebacks of
-    ZMQError that a kernel prints when it is shut down in the middle of a cell (a cell over --timeout).
+    ZMQError that a kernel prints when it is shut down in the middle of a cell (a cell over --timeout)
+    and ipykernel's warning that its loopback connection is not encrypted.
 
     ``with _KernelStderr() as fd:`` gives the pipe's writing end for the kernel; at the end of the block
     (the kernel has gone) it is closed and the rest is passed on.
     """
 
     _START = "[IPKernelApp] ERROR | Exception in message handler:"
+    # the kernel runs on this machine, reached over loopback: ipykernel's warning about unencrypted TCP
+    # says nothing a student can act on, so it is dropped (its other warnings pass)
+    _TCP_WARNING = b"[IPKernelApp] WARNING | Kernel is running over TCP without encryption"
 
     def __enter__(self) -> int:
         self._read, self._write = os.pipe()
@@ -210,6 +214,8 @@ class _KernelStderr:
                         held = []
                 elif line.startswith(self._START.encode()):
                     held = [line]
+                elif line.startswith(self._TCP_WARNING):
+                    continue
                 else:
                     self._emit([line])
         if held:

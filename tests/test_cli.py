@@ -197,6 +197,7 @@ def test_run_with_a_second_seed_records_beside_and_leaves_the_notebook(tmp_path)
     proc = run_cli("run", str(nb), "--profile", "quick", "--seed", "7", env=env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "executed copy in 95_seeded.seed7.ipynb" in proc.stdout
+    assert "without encryption" not in proc.stderr   # ipykernel's loopback warning is not passed on
     assert nb.read_bytes() == before
     doc = json.loads((tmp_path / "results" / "quick" / "seed7" / "95_seeded.json").read_text())
     assert doc["results"]["seed_used"]["value"] == 7 and doc["results"]["seed_used"]["seed"] == 7
