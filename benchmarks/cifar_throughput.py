@@ -19,7 +19,7 @@ import dataclasses
 import statistics
 import sys
 
-from cnncourse import bench, cli, course_models, runtime
+from cnncourse import argtypes, bench, cli, course_models, runtime
 
 
 def throughput(args) -> int:
@@ -43,11 +43,12 @@ def throughput(args) -> int:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--batch-size", type=cli.positive_int("images"), default=128,
+    parser.add_argument("--batch-size", type=argtypes.positive_int("images"), default=128,
                         help="images a step (default 128)")
-    parser.add_argument("--steps", type=cli.positive_int("steps"), default=30, help="timed steps a round")
-    parser.add_argument("--warmup", type=cli.positive_int("steps"), default=10, help="untimed steps per model first")
-    parser.add_argument("--rounds", type=cli.positive_int("rounds"), default=5,
+    parser.add_argument("--steps", type=argtypes.positive_int("steps"), default=30, help="timed steps a round")
+    parser.add_argument("--warmup", type=argtypes.positive_int("steps"), default=10,
+                        help="untimed steps per model first")
+    parser.add_argument("--rounds", type=argtypes.positive_int("rounds"), default=5,
                         help="timed rounds per precision, alternating")
     args = parser.parse_args(argv)
     return cli.dispatch(throughput, args, debug=cli.split_debug([])[1])

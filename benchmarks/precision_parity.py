@@ -21,7 +21,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from cnncourse import bench, cli
+from cnncourse import argtypes, bench, cli
 
 
 def parity(args) -> int:
@@ -32,11 +32,12 @@ def parity(args) -> int:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--epochs", type=cli.positive_int("epochs"), default=4, help="epochs per run (default 4)")
-    parser.add_argument("--seeds", type=cli.positive_int("seeds"), default=3, help="seeds per precision (default 3)")
-    parser.add_argument("--train-images", type=cli.positive_int("images"),
+    parser.add_argument("--epochs", type=argtypes.positive_int("epochs"), default=4, help="epochs per run (default 4)")
+    parser.add_argument("--seeds", type=argtypes.positive_int("seeds"), default=3,
+                        help="seeds per precision (default 3)")
+    parser.add_argument("--train-images", type=argtypes.positive_int("images"),
                         help="training images (default: the class profile's 45,000)")
-    parser.add_argument("--test-images", type=cli.positive_int("images"), help="test images (default: all 10,000)")
+    parser.add_argument("--test-images", type=argtypes.positive_int("images"), help="test images (default: all 10,000)")
     parser.add_argument("--quick", action="store_true", help="512 images, 1 epoch, 1 seed, 500 test images")
     parser.add_argument("--no-progress", action="store_true", help="no progress on stderr")
     args = parser.parse_args(argv)

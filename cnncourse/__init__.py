@@ -19,8 +19,7 @@ Every notebook's first code cell calls :func:`setup`. Helpers, and the chapters 
 
 Importing the package is cheap: TensorFlow is imported by ``setup()`` and the modules that need it.
 """
-__version__ = "0.1.0"
-
-from .runtime import Config, setup  # noqa: E402
+from .runtime import Config, setup
+from .version import __version__
 
 __all__ = ["Config", "setup", "__version__"]

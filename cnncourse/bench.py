@@ -56,8 +56,8 @@ from pathlib import Path
 import numpy as np
 
 from . import course_models, fileio, paths, profiles, runtime
-from .cli import check_writable
 from .errors import CourseError
+from .fileio import check_writable
 
 FORMAT = 1
 SEED = 42
@@ -493,7 +493,7 @@ def versions() -> dict:
     import keras
     import tensorflow as tf
 
-    from . import __version__
+    from .version import __version__
     return {"cnncourse": __version__, "tensorflow": tf.__version__, "keras": keras.__version__,
             "numpy": np.__version__, "python": platform.python_version()}
 

@@ -18,7 +18,9 @@ import time
 from pathlib import Path
 
 from . import fileio, paths, profiles
+from .argtypes import model_names, non_negative_int, positive_int
 from .errors import CourseError
+from .fileio import check_writable
 
 DEBUG_ENV = "CNNCOURSE_DEBUG"
 
@@ -68,17 +70,6 @@ def notebook_problem(path: Path) -> str | None:
             (str(e).strip().splitlines() or [type(e).__name__])[0][:100]
         return f"{path} is not a Jupyter notebook ({reason})"
     return None
-
-
-def check_writable(path: Path) -> None:
-    """Raise the OSError (naming ``path``) if no file can be created beside it, before hours of execution."""
-    probe = fileio.temp_path(path)
-    try:
-        with open(probe, "x"):
-            pass
-    except OSError as e:
-        raise OSError(e.errno, e.strerror, str(path)) from e
-    probe.unlink()
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -382,47 +373,6 @@ def cmd_bench(args) -> int:
     plan = bench.Plan.quick_plan() if args.quick else bench.Plan.full(rounds=args.rounds)
     bench.run_bench(names, plan, progress=not args.no_progress)
     return 0
-
-
-def positive_int(noun: str):
-    """An argparse ``type``: a whole number of at least 1; the message names what it counts (``noun``).
-
-    Used by ``cnncourse bench --rounds``, ``cnncourse data fetch --split`` and the scripts in ``benchmarks/``.
-    """
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            value = 0
-        if value < 1:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of {noun}")
-        return value
-
-    return parse
-
-
-def model_names(known):
-    """An argparse ``type`` for ``cnncourse bench --models``: one or more names, comma-separated; never none."""
-    def parse(text: str) -> str:
-        if not [n for n in text.split(",") if n.strip()]:
-            raise argparse.ArgumentTypeError(f"{text!r} names no model; give one or more of {', '.join(known)}")
-        return text
-
-    return parse
-
-
-def non_negative_int(noun: str):
-    """An argparse ``type``: a whole number of 0 or more (``cnncourse run --seed``)."""
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            value = -1
-        if value < 0:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a {noun}: give a whole number of 0 or more")
-        return value
-
-    return parse
 
 
 # ---------------------------------------------------------------- cnncourse lab

@@ -138,3 +138,14 @@ def write_text_atomic(path: str | os.PathLike, text: str, *, encoding: str = "ut
 def write_json_atomic(path: Path, data, *, indent: int = 1, sort_keys: bool = True) -> Path:
     """Write JSON through a temporary file and a rename, so readers never see half a file."""
     return write_text_atomic(path, json.dumps(data, indent=indent, sort_keys=sort_keys) + "\n")
+
+
+def check_writable(path: Path) -> None:
+    """Raise the OSError (naming ``path``) if no file can be created beside it, before hours of execution."""
+    probe = temp_path(path)
+    try:
+        with open(probe, "x"):
+            pass
+    except OSError as e:
+        raise OSError(e.errno, e.strerror, str(path)) from e
+    probe.unlink()

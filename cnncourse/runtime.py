@@ -218,7 +218,7 @@ def setup(seed: int = 42, notebook: str | None = None, *, cpu_bfloat16: bool = T
     tf = import_tensorflow()
     import keras
 
-    from . import __version__
+    from .version import __version__
 
     tf.get_logger().setLevel("ERROR")
     try:

@@ -79,7 +79,6 @@ def test_a_name_of_up_to_255_bytes_can_be_written(tmp_path, name):
     """The temporary name beside the target must fit the file system's 255 bytes too."""
     import re
 
-    from cnncourse import cli
 
     target = tmp_path / name
     assert len(os.fsencode(name)) <= 255
@@ -94,5 +93,5 @@ def test_a_name_of_up_to_255_bytes_can_be_written(tmp_path, name):
             assert tmp.name.endswith(".weights.h5"), "the suffix Keras insists on is kept"
         tmp.write_text("[]")
     assert target.read_text() == "[]" and os.listdir(tmp_path) == [name]
-    cli.check_writable(target)  # `cnncourse run`'s probe beside a notebook
+    fileio.check_writable(target)  # `cnncourse run`'s probe beside a notebook
     assert os.listdir(tmp_path) == [name]

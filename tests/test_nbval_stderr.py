@@ -12,7 +12,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def notebook(folder: Path, stored_stdout: str) -> Path:
     cell = nbformat.v4.new_code_cell(
-        "# NBVAL_CHECK_OUTPUT\nimport sys\nprint('hello')\nprint('a log line', file=sys.stderr)", execution_count=1)
+        "import sys\nprint('hello')\nprint('a log line', file=sys.stderr)", execution_count=1,
+        metadata={"tags": ["nbval-check-output"]})
     cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=stored_stdout),
                     nbformat.v4.new_output("stream", name="stderr", text="another machine's log line\n")]
     nb = nbformat.v4.new_notebook(cells=[cell])

@@ -130,3 +130,61 @@ def test_ci_installs_chromium_for_the_browser_test_which_has_a_marker():
     assert any(m.startswith("e2e:") for m in markers)
     e2e = (ROOT / "tests" / "test_e2e_browser.py").read_text()
     assert "pytestmark = pytest.mark.e2e" in e2e and "executable_path" in e2e and "playwright install" not in e2e
+
+
+def _package_imports() -> dict[str, set[str]]:
+    """Module -> the package modules it imports, at the top or inside functions (lazy imports count)."""
+    import ast
+
+    pkg = ROOT / "cnncourse"
+    modules = {}
+    for path in pkg.rglob("*.py"):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        modules[name] = (path, parts[-1] == "__init__")
+    graph = {}
+    for name, (path, is_pkg) in modules.items():
+        here = name if is_pkg else name.rsplit(".", 1)[0]
+        edges = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                if node.level:
+                    base = here.rsplit(".", node.level - 1)[0] if node.level > 1 else here
+                    target = f"{base}.{node.module}" if node.module else base
+                else:
+                    target = node.module or ""
+                for alias in node.names:
+                    sub = f"{target}.{alias.name}"
+                    edges.add(sub if sub in modules else target)
+            elif isinstance(node, ast.Import):
+                edges.update(a.name for a in node.names)
+        graph[name] = {e for e in edges if e in modules and e != name}
+    return graph
+
+
+def test_the_package_has_no_import_cycles():
+    graph = _package_imports()
+    assert "cnncourse.cli" in graph and "cnncourse.bench" in graph["cnncourse.cli"]
+    state: dict[str, int] = {}
+
+    def visit(node, path):
+        state[node] = 1
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                raise AssertionError("import cycle: " + " -> ".join(path[path.index(nxt):] + [nxt]))
+            if nxt not in state:
+                visit(nxt, path + [nxt])
+        state[node] = 2
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module, [module])
+
+
+def test_the_package_version_matches_pyproject():
+    import re
+
+    from cnncourse.version import __version__
+
+    declared = re.search(r'^version = "([^"]+)"', (ROOT / "pyproject.toml").read_text(), re.M).group(1)
+    assert __version__ == declared

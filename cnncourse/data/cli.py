@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from .. import paths, profiles
-from ..cli import positive_int
+from ..argtypes import positive_int
 from . import cifar10, download
 from . import pets as cvd
 from .errors import DataError
