@@ -143,7 +143,7 @@ def cats_dogs_augmentation():
     ], name="augmentation")
 
 
-def cpu_convnet(image_size, widths=(32, 64, 128, 256), dropout=0.3, name="cpu_convnet"):
+def cpu_convnet(image_size, widths=(32, 64, 128, 256), name="cpu_convnet"):
     """Notebook 03, ``cpu_convnet`` (1,184,737 parameters; 388,915,456 multiply-accumulates at 160x160)."""
     keras = _keras()
     layers = keras.layers
@@ -159,7 +159,6 @@ def cpu_convnet(image_size, widths=(32, 64, 128, 256), dropout=0.3, name="cpu_co
         if i < len(widths) - 1:
             x = layers.MaxPooling2D()(x)
     x = layers.GlobalAveragePooling2D()(x)
-    x = layers.Dropout(dropout)(x)
     outputs = layers.Dense(1, activation="sigmoid", dtype="float32")(x)
     return keras.Model(inputs, outputs, name=name)
 
@@ -173,14 +172,14 @@ def compile_lecture_convnet(model, steps: int) -> None:
 
 
 def compile_cpu_convnet(model, steps: int) -> None:
-    """Notebook 03's CPU convnet: AdamW with a 10% warm-up and cosine decay."""
+    """Notebook 03's CPU convnet: Adam with a 10% warm-up and cosine decay."""
     keras = _keras()
     s = _settings("03_cats_vs_dogs")
     steps = max(steps, 10)
     schedule = keras.optimizers.schedules.CosineDecay(
         initial_learning_rate=0.0, decay_steps=steps - steps // 10, warmup_target=s.cpu_learning_rate,
         warmup_steps=steps // 10)
-    model.compile(optimizer=keras.optimizers.AdamW(learning_rate=schedule, weight_decay=s.cpu_weight_decay),
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=schedule),
                   loss="binary_crossentropy", metrics=["accuracy"])
 
 

@@ -72,24 +72,31 @@ class Rung:
 
 
 def train_rung(name: str, model, train, test, *, epochs: int, batch_size: int = 128,
-               validation_split: float | None = 0.2, callbacks=(), compared_with: str | None = None,
-               log_every: int = 5) -> Rung:
+               validation_split: float | None = 0.2, validation_data=None, callbacks=(),
+               compared_with: str | None = None, log_every: int = 5) -> Rung:
     """Fit ``model`` (compiled) on ``train = (x, y)`` and evaluate it on ``test = (x, y)``.
 
     This is the notebook's own call, ``model.fit(x, y, validation_split=validation_split, epochs=epochs,
     batch_size=batch_size)``: Keras holds out the last fraction of ``train`` and reshuffles the rest every
-    epoch. Then, with the weights the run kept, ``model.evaluate`` on the training part, the validation
-    part and the test set. ``EpochLog`` prints one line every ``log_every`` epochs. Seconds count ``fit`` only.
+    epoch. With ``validation_data = (x, y)`` instead, all of ``train`` is trained on and those images are
+    the validation set (``validation_split`` is then ignored). Then, with the weights the run kept,
+    ``model.evaluate`` on the training part, the validation part and the test set. ``EpochLog`` prints one
+    line every ``log_every`` epochs. Seconds count ``fit`` only.
     """
     x, y = train
     callbacks = [EpochLog(log_every), *callbacks]
+    if validation_data is not None:
+        fit_validation = {"validation_data": validation_data}
+        cut, (x_val, y_val) = len(x), validation_data
+    else:
+        fit_validation = {"validation_split": validation_split or 0.0}
+        cut = int(len(x) * (1 - validation_split)) if validation_split else len(x)
+        x_val, y_val = x[cut:], y[cut:]
     start = time.perf_counter()
-    hist = model.fit(x, y, validation_split=validation_split or 0.0, epochs=epochs, batch_size=batch_size,
-                     verbose=0, callbacks=callbacks)
+    hist = model.fit(x, y, epochs=epochs, batch_size=batch_size, verbose=0, callbacks=callbacks, **fit_validation)
     seconds = time.perf_counter() - start
-    cut = int(len(x) * (1 - validation_split)) if validation_split else len(x)
     train_acc = model.evaluate(x[:cut], y[:cut], batch_size=1000, verbose=0)[1]
-    val_acc = model.evaluate(x[cut:], y[cut:], batch_size=1000, verbose=0)[1] if cut < len(x) else None
+    val_acc = model.evaluate(x_val, y_val, batch_size=1000, verbose=0)[1] if len(x_val) else None
     test_acc = model.evaluate(*test, batch_size=1000, verbose=0)[1]
     return Rung.from_fit(name, model, hist, test_acc, seconds, train_accuracy=train_acc, val_accuracy=val_acc,
                          callbacks=callbacks, compared_with=compared_with)

@@ -113,6 +113,21 @@ def test_train_rung_with_early_stopping_reports_the_restored_epoch():
     assert rung.val_accuracy == pytest.approx(model.evaluate(x[32:], y[32:], verbose=0)[1])
 
 
+def test_train_rung_with_a_separate_validation_set_trains_on_all_of_train():
+    x, y = tiny_images(40), (np.arange(40) % 3).astype(np.uint8).reshape(-1, 1)
+    x_val, y_val = tiny_images(12)[::-1], (np.arange(12) % 3).astype(np.uint8).reshape(-1, 1)
+    keras.utils.set_random_seed(3)
+    model = tiny_model()
+    rung = ladder.train_rung("separate", model, (x, y), (x[:10], y[:10]), epochs=2, batch_size=8,
+                             validation_data=(x_val, y_val))
+    assert rung.train_accuracy == pytest.approx(model.evaluate(x, y, verbose=0)[1])   # all 40, none held out
+    assert rung.val_accuracy == pytest.approx(model.evaluate(x_val, y_val, verbose=0)[1])
+    assert rung.history["val_accuracy"][-1] == pytest.approx(rung.val_accuracy)
+    keras.utils.set_random_seed(3)
+    hist = tiny_model().fit(x, y, validation_data=(x_val, y_val), epochs=2, batch_size=8, verbose=0)
+    assert rung.history["loss"] == pytest.approx(hist.history["loss"], rel=1e-5)
+
+
 def test_train_rung_without_validation_has_no_gap():
     x, y = tiny_images(16), np.zeros((16, 1), np.uint8)
     rung = ladder.train_rung("all", tiny_model(), (x, y), (x, y), epochs=1, batch_size=8, validation_split=None)
