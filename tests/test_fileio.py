@@ -95,3 +95,26 @@ def test_a_name_of_up_to_255_bytes_can_be_written(tmp_path, name):
     assert target.read_text() == "[]" and os.listdir(tmp_path) == [name]
     fileio.check_writable(target)  # `cnncourse run`'s probe beside a notebook
     assert os.listdir(tmp_path) == [name]
+
+
+def test_notebook_04s_bottleneck_features_on_a_full_disk_leave_nothing_behind(tmp_path, monkeypatch):
+    """Notebook 04 saves its features as ``with fileio.atomic_write(file, "wb") as f: np.savez(f, ...)``:
+    on a full disk neither a partial ``.npz`` (which a later run would load) nor a temp file stays."""
+    from pathlib import Path
+
+    import numpy as np
+
+    source = (Path(__file__).resolve().parents[1] / "notebooks" / "04_transfer_learning.ipynb").read_text()
+    assert 'atomic_write(file, \\"wb\\")' in source and ".tmp-" not in source
+    target = tmp_path / "04_lite0_224px_split_train.npz"
+    real_open = open
+    monkeypatch.setattr("builtins.open", lambda f, mode="r", *a, **k: FullDisk(real_open(f, mode, *a, **k), 1000)
+                        if "x" in mode else real_open(f, mode, *a, **k))
+    with pytest.raises(OSError) as err, fileio.atomic_write(target, "wb") as f:
+        np.savez(f, x=np.zeros((200, 1280), "float32"), y=np.zeros(200, "float32"))
+    assert err.value.errno == errno.ENOSPC
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.undo()
+    with fileio.atomic_write(target, "wb") as f:                   # with room, the file is whole
+        np.savez(f, x=np.ones((3, 4), "float32"), y=np.arange(3, dtype="float32"))
+    assert np.load(target)["x"].shape == (3, 4) and [p.name for p in tmp_path.iterdir()] == [target.name]
