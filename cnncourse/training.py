@@ -1,9 +1,7 @@
 """Training plumbing shared by the notebooks; the models and their ``fit`` calls stay in the notebooks.
 
-- ``EpochTimer``   a callback that adds ``seconds`` (wall time per epoch) to the History   (02, 03, 05)
-- ``EpochLog``     a short training log: one line every few epochs and one for the last     (02, 03, 05)
+- ``EpochLog``     a short training log: one line every few epochs and one for the last     (02 to 05)
 - ``StepClock``    a callback that times training steps, for speed measurements           (03, ``cnncourse bench``)
-- ``last_gap``     training minus validation accuracy logged by ``fit`` at an epoch          (03 solutions)
 - ``Snapshots``    a callback that keeps a copy of the weights every few epochs (snapshot ensembles) (05)
 - ``best_epoch``   the 1-based epoch whose weights ``EarlyStopping(restore_best_weights=True)`` kept (03)
 """
@@ -15,17 +13,6 @@ from .runtime import import_tensorflow
 
 import_tensorflow()
 import keras  # noqa: E402
-
-
-class EpochTimer(keras.callbacks.Callback):
-    """Adds ``seconds`` (wall time of the epoch's training and validation) to each epoch's logs."""
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._start = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        if logs is not None:
-            logs["seconds"] = time.perf_counter() - self._start
 
 
 class EpochLog(keras.callbacks.Callback):
@@ -109,14 +96,6 @@ class Snapshots(keras.callbacks.Callback):
             self.epochs.append(epoch + 1)
 
 
-def last_gap(history: dict, metric: str = "accuracy", epoch: int | None = None) -> float | None:
-    """Training minus validation ``metric`` at ``epoch`` (1-based; default the last); None without validation."""
-    if f"val_{metric}" not in history:
-        return None
-    i = -1 if epoch is None else epoch - 1
-    return float(history[metric][i] - history[f"val_{metric}"][i])
-
-
 def best_epoch(callbacks) -> int | None:
     """The 1-based epoch an ``EarlyStopping(restore_best_weights=True)`` among ``callbacks`` restored, else None."""
     for cb in callbacks:
@@ -125,4 +104,4 @@ def best_epoch(callbacks) -> int | None:
     return None
 
 
-__all__ = ["EpochLog", "EpochTimer", "StepClock", "Snapshots", "best_epoch", "last_gap"]
+__all__ = ["EpochLog", "StepClock", "Snapshots", "best_epoch"]
