@@ -23,7 +23,7 @@ PROFILES: dict[str, dict[str, dict]] = {
         "01_conv_basics": {"photo_size": 128},
         "03_cats_vs_dogs": {
             "image_size": 96, "batch_size": 32, "learning_rate": 1e-4, "epochs": 2, "augmented_epochs": 2,
-            "patience": 4, "cpu_image_size": 128, "cpu_epochs": 2, "cpu_learning_rate": 1e-3,
+            "patience": 4, "cpu_image_size": 96, "cpu_epochs": 2, "cpu_learning_rate": 1e-3,
         },
         "04_transfer_learning": {
             "image_size": 224, "batch_size": 32, "head_epochs": 5, "frozen_epochs": 1, "finetune_epochs": 1,
@@ -41,19 +41,17 @@ PROFILES: dict[str, dict[str, dict]] = {
             "members": 2, "member_epochs": 1, "learning_rate": 3e-3, "snapshot_cycles": 2, "cycle_epochs": 1,
             "orderings": 5, "timing_images": 256, "timing_repeats": 3,
         },
-        "06_architectures": {
-            "init_depth": 20, "init_width": 128, "init_batch": 256, "clip_steps": 120,
-            "epsilon_min": 0.1, "epsilon_max": 8.0, "epsilon_steps": 12, "fgsm_iterations": 5,
-        },
+        "06_training_deep_networks": {"init_depth": 20, "init_width": 128, "init_batch": 256, "clip_steps": 120},
+        "07_architectures": {"epsilon_min": 0.1, "epsilon_max": 8.0, "epsilon_steps": 12, "fgsm_iterations": 5},
     },
     "class": {
         "data": {"cats_vs_dogs_split": (1_000, 500, 500)},
         "01_conv_basics": {"photo_size": 512},
         "03_cats_vs_dogs": {
             # the lecture's convnet and learning rate on 96x96 photos (a sixth of the cost at 224) for at
-            # most 20 epochs; the CPU-designed net at 128x128 for 36, without and with augmentation
+            # most 20 epochs; the CPU-designed net on the same 96x96 photos for 60, without and with augmentation
             "image_size": 96, "batch_size": 32, "learning_rate": 1e-4, "epochs": 20, "augmented_epochs": 20,
-            "patience": 4, "cpu_image_size": 128, "cpu_epochs": 36, "cpu_learning_rate": 1e-3,
+            "patience": 4, "cpu_image_size": 96, "cpu_epochs": 60, "cpu_learning_rate": 1e-3,
         },
         "04_transfer_learning": {
             # EfficientNet-Lite0 at its native 224x224: features once, 2 frozen + 5 fine-tuning epochs
@@ -80,10 +78,12 @@ PROFILES: dict[str, dict[str, dict]] = {
             "members": 5, "member_epochs": 6, "learning_rate": 3e-3, "snapshot_cycles": 3, "cycle_epochs": 6,
             "orderings": 50, "timing_images": 2_000, "timing_repeats": 7,
         },
-        "06_architectures": {
-            # init demo: a 50-layer stack of 256 units; 300 full-batch steps for the clipping demo;
-            # 30 epsilons from 0.1 to 8 pixel units for the adversarial search
+        "06_training_deep_networks": {
+            # init demo: a 50-layer stack of 256 units; 300 full-batch steps for the clipping demo
             "init_depth": 50, "init_width": 256, "init_batch": 512, "clip_steps": 300,
+        },
+        "07_architectures": {
+            # the adversarial search: epsilon 0 (the photo itself), then 30 epsilons from 0.1 to 8 pixel units
             "epsilon_min": 0.1, "epsilon_max": 8.0, "epsilon_steps": 30, "fgsm_iterations": 10,
         },
     },
@@ -113,10 +113,8 @@ PROFILES: dict[str, dict[str, dict]] = {
             "members": 5, "member_epochs": 20, "learning_rate": 3e-3, "snapshot_cycles": 5, "cycle_epochs": 20,
             "orderings": 100, "timing_images": 10_000, "timing_repeats": 11,
         },
-        "06_architectures": {
-            "init_depth": 100, "init_width": 512, "init_batch": 1_024, "clip_steps": 1_000,
-            "epsilon_min": 0.1, "epsilon_max": 8.0, "epsilon_steps": 60, "fgsm_iterations": 20,
-        },
+        "06_training_deep_networks": {"init_depth": 100, "init_width": 512, "init_batch": 1_024, "clip_steps": 1_000},
+        "07_architectures": {"epsilon_min": 0.1, "epsilon_max": 8.0, "epsilon_steps": 60, "fgsm_iterations": 20},
     },
 }
 

@@ -197,11 +197,14 @@ _CURRENT: Config | None = None
 _WARNED: set = set()  # (precision, device) pairs already warned about in this process
 
 
-def setup(seed: int = 42, notebook: str | None = None, *, cpu_bfloat16: bool = True, verbose: bool = True) -> Config:
+def setup(seed: int = 42, notebook: str | None = None, *, precision: str | None = None, cpu_bfloat16: bool = True,
+          verbose: bool = True) -> Config:
     """Seed Python, numpy and Keras; pick device and precision; read the profile; print a banner.
 
     ``notebook`` names the notebook's section in the profile and where its results are recorded
     (e.g. ``"02_cifar10_overfitting"``); ``CNNCOURSE_NOTEBOOK`` sets it for scripts.
+    ``precision`` (``"float32"``, ``"mixed_float16"`` or ``"mixed_bfloat16"``) fixes the Keras policy for a
+    notebook that needs the same numbers on every machine (01 uses float32); ``CNNCOURSE_PRECISION`` still wins.
     ``cpu_bfloat16=False`` keeps float32 on CPUs even where they have bfloat16 instructions: for
     notebooks whose networks are mostly depthwise convolutions (EfficientNet, MobileNet), which
     TensorFlow's CPU kernels run slower in bfloat16 than in float32. GPUs are unaffected.
@@ -214,6 +217,9 @@ def setup(seed: int = 42, notebook: str | None = None, *, cpu_bfloat16: bool = T
     seed_overridden = forced_seed is not None and forced_seed != seed
     seed = seed if forced_seed is None else forced_seed
     override = precision_override()
+    if precision is not None and precision not in POLICIES:  # a bad name fails here, before the TensorFlow import
+        raise SettingError(f"setup(precision={precision!r}): choose one of {', '.join(POLICIES)}, or leave it out")
+    chosen = precision
     import numpy as np
     tf = import_tensorflow()
     import keras
@@ -230,7 +236,7 @@ def setup(seed: int = 42, notebook: str | None = None, *, cpu_bfloat16: bool = T
     device = detect_device(tf)
     if device.kind == "GPU":
         enable_memory_growth(tf)
-    precision = choose_precision(device, override, cpu_bfloat16=cpu_bfloat16)
+    precision = choose_precision(device, override or chosen, cpu_bfloat16=cpu_bfloat16)
     keras.mixed_precision.set_global_policy(precision)
     # Keras 3.15 warns on every fit(dataset) that its default shuffle=True is ignored for a tf.data
     # pipeline: true and harmless (the notebooks shuffle in the pipeline), but a red box in class

@@ -63,29 +63,24 @@ DECLARED: dict[str, dict[str, str]] = {
     "04_transfer_learning_solutions": {
         "78.7%": "lecture: VGG16 transfer on 32x32 CIFAR-10 images",
     },
-    "06_architectures": {
-        "57%": "history: the Literary Digest's 1936 prediction for Landon",
-        "62%": "history: Roosevelt's 1936 share of the vote (Literary Digest example)",
-        # the ILSVRC section: the slides' top-5 accuracies and published figures
-        "84.7%": "lecture slides: AlexNet's ILSVRC 2012 top-5 accuracy",
-        "88.3%": "lecture slides: ILSVRC 2013 winner's top-5 accuracy",
-        "93.33%": "lecture slides: GoogLeNet's ILSVRC 2014 top-5 accuracy",
-        "92.7%": "lecture slides: VGG's ILSVRC 2014 top-5 accuracy",
-        "96.7%": "lecture slides: ResNet's ILSVRC 2015 top-5 accuracy",
+    "07_architectures": {
+        # the ILSVRC section: published figures
+        "6.67%": "published: GoogLeNet's ILSVRC 2014 top-5 error, an ensemble of 7 networks (Szegedy et al. 2015)",
+        "3.57%": "published: ResNet's ILSVRC 2015 top-5 error, an ensemble of 6 networks (He et al. 2016)",
         "63.3%": "published: AlexNet's top-1 accuracy",
+        "5.1%": "published: Karpathy's top-5 error as a human labeller (Russakovsky et al. 2015)",
         "6.8%": "published: GoogLeNet's top-5 error on Karpathy's sample (Russakovsky et al. 2015)",
-        "3.57%": "published: ResNet-152's ILSVRC 2015 top-5 error, He et al. (2015)",
+        "50%": "AlexNet's dropout rate (Krizhevsky et al. 2012)",
         # the "After ResNet" pointer table: published ImageNet top-1 accuracies, sources named in the table
         "71.3%": "VGG16 and MobileNetV2 top-1, Keras Applications table",
         "74.9%": "ResNet-50 top-1, Keras Applications table",
         "75.0%": "DenseNet-121 top-1, Keras Applications table",
         "77.1%": "EfficientNet-B0 top-1, Tan and Le (2019)",
         "75.1%": "EfficientNet-Lite0 top-1, Google's EfficientNet-Lite release",
-        "82.1%": "ConvNeXt-T top-1, Liu et al. (2022)",
-        "77.9%": "ViT-B/16 top-1 trained on ImageNet only, Dosovitskiy et al. (2021)",
-        "84.0%": "ViT-B/16 top-1 pretrained on ImageNet-21k, Dosovitskiy et al. (2021)",
+        "82.1%": "ConvNeXt-T top-1 at 224x224, trained on ImageNet-1k, Liu et al. (2022)",
+        "77.9%": "ViT-B/16 top-1 at 384x384, trained on ImageNet only, Dosovitskiy et al. (2021)",
     },
-    "06_architectures_solutions": {
+    "06_training_deep_networks_solutions": {
         "0.005": "arithmetic: 0.9 ** 50",
     },
 }

@@ -137,3 +137,20 @@ def test_setup_silences_only_the_ignored_shuffle_warning():
                                "tf.data.Dataset.", UserWarning, "epoch_iterator.py", 74)
         warnings.warn_explicit("something else", UserWarning, "epoch_iterator.py", 75)
     assert [str(w.message) for w in caught] == ["something else"]
+
+
+def test_setup_precision_argument_fixes_the_policy_and_the_banner_says_so(monkeypatch, capfd, float32_after):
+    monkeypatch.delenv("CNNCOURSE_PRECISION", raising=False)
+    monkeypatch.setattr(runtime, "detect_device", lambda tf=None: cpu("avx512_bf16"))  # would pick bfloat16
+    cfg = cnncourse.setup(seed=1, precision="float32")
+    import keras
+    assert cfg.precision == "float32" and keras.mixed_precision.global_policy().name == "float32"
+    assert "precision=float32 | profile=" in capfd.readouterr().out
+    monkeypatch.setenv("CNNCOURSE_PRECISION", "mixed_bfloat16")                     # the environment still wins
+    assert cnncourse.setup(seed=1, precision="float32", verbose=False).precision == "mixed_bfloat16"
+
+
+def test_setup_rejects_an_unknown_precision_argument():
+    from cnncourse.errors import CourseError
+    with pytest.raises(CourseError, match=r"setup\(precision='fp8'\): choose one of"):
+        cnncourse.setup(precision="fp8", verbose=False)

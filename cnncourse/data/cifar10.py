@@ -44,7 +44,11 @@ def load_cifar10(*, source: str | os.PathLike | None = None, refresh: bool = Fal
                  progress: bool | None = None) -> Arrays:
     """``((x_train, y_train), (x_test, y_test))``: uint8 images (N, 32, 32, 3), uint8 labels (N, 1).
 
-    Label ``i`` is ``CIFAR10_CLASSES[i]``. The first call finds an archive (data folder, then
+    Label ``i`` is ``CIFAR10_CLASSES[i]``. From the official python archive the arrays are exactly
+    ``keras.datasets.cifar10.load_data()``'s, in the official order. From an image-folder archive
+    (``train/<class>/*.png``) they hold the same 60,000 images, in a fixed shuffled order (sorted by
+    file name, then permuted with a fixed seed): the same on every machine, not the official order.
+    The first call finds an archive (data folder, then
     ``CNNCOURSE_MIRROR``, then the official download), decodes it and caches the arrays; later
     calls read the cache. ``source`` names an archive to use instead (the cache is rebuilt when
     it came from another file); ``refresh=True`` rebuilds the cache.
