@@ -7,7 +7,7 @@ optimizer and loss. ``tests/test_bench.py`` checks every parameter count against
 notebook prints. Change a model in its notebook, change it here too.
 
 - 02: ``lecture_cnn`` (the baseline rung) and ``modern_cnn`` (the final recipe)
-- 03: ``lecture_convnet`` at the class image size (96) and ``cpu_convnet`` at 128
+- 03: ``lecture_convnet`` at the class image size (96) and ``cpu_convnet`` at 96
 - 04: ``lite0_finetune``: EfficientNet-Lite0 with blocks 6, 7 and the top unfrozen (phase B)
 - 05: ``small_cnn``: the ensemble members (3x3, two convolutions a stage) and the 5x5 variant
 
@@ -144,7 +144,7 @@ def cats_dogs_augmentation():
 
 
 def cpu_convnet(image_size, widths=(32, 64, 128, 256), name="cpu_convnet"):
-    """Notebook 03, ``cpu_convnet`` (1,184,737 parameters; 248,905,984 multiply-accumulates at 128x128)."""
+    """Notebook 03, ``cpu_convnet`` (1,184,737 parameters; 140,009,728 multiply-accumulates at 96x96)."""
     keras = _keras()
     layers = keras.layers
     inputs = keras.Input(shape=(image_size, image_size, 3))

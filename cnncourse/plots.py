@@ -31,11 +31,32 @@ def _named_histories(histories) -> dict[str, dict]:
     return {"": _history_dict(histories)}
 
 
+def logged_epochs(history, key: str) -> np.ndarray:
+    """The 1-based epochs at which ``key`` was logged.
+
+    Training metrics are logged every epoch. With ``fit(..., validation_freq=k)`` the validation
+    metrics are logged only after epochs k, 2k, ...: their lists are shorter, and this maps them back.
+    """
+    h = _history_dict(history)
+    values = h[key]
+    base = key[4:] if key.startswith("val_") and key[4:] in h else None
+    epochs = len(h[base]) if base is not None else len(values)
+    if len(values) in (0, epochs):
+        return np.arange(1, len(values) + 1)
+    every = epochs // len(values)
+    return np.arange(every, epochs + 1, every)[:len(values)]
+
+
 def best_epoch(history, monitor: str = "val_loss") -> int:
     """1-based epoch with the best ``monitor`` value (lowest loss, highest anything else)."""
     values = _history_dict(history)[monitor]
     pick = np.argmin if "loss" in monitor else np.argmax
-    return int(pick(values)) + 1
+    return int(logged_epochs(history, monitor)[int(pick(values))])
+
+
+def _integer_epochs(ax) -> None:
+    from matplotlib.ticker import MaxNLocator
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
 
 
 def _finish(fig, show: bool):
@@ -64,12 +85,15 @@ def learning_curves(histories, metric: str = "accuracy", title: str | None = Non
             epochs = np.arange(1, len(h[key]) + 1)
             ax.plot(epochs, h[key], color=color, label=f"{label}train")
             if f"val_{key}" in h:
-                ax.plot(epochs, h[f"val_{key}"], color=color, ls="--", label=f"{label}validation")
+                val_epochs = logged_epochs(h, f"val_{key}")
+                ax.plot(val_epochs, h[f"val_{key}"], color=color, ls="--", marker="." if len(val_epochs) < len(epochs)
+                        else None, label=f"{label}validation")
                 if best is not None:
-                    ax.plot(best, h[f"val_{key}"][best - 1], "o", color=color, ms=7,
+                    ax.plot(best, h[f"val_{key}"][list(val_epochs).index(best)], "o", color=color, ms=7,
                             label=f"{label}best epoch ({best})")
     for ax, key in zip(axes, (metric, "loss")):
         ax.set(xlabel="epoch", ylabel=key, title=key)
+        _integer_epochs(ax)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     if title:
@@ -98,12 +122,16 @@ def curves_grid(histories, metric: str = "accuracy", ncols: int = 4, size: float
         ax.plot(epochs, h[metric], color="C0", label="train")
         heading = name
         if f"val_{metric}" in h:
-            ax.plot(epochs, h[f"val_{metric}"], color="C1", ls="--", label="validation")
+            val_epochs = list(logged_epochs(h, f"val_{metric}"))
+            ax.plot(val_epochs, h[f"val_{metric}"], color="C1", ls="--", marker="." if len(val_epochs) < len(epochs)
+                    else None, label="validation")
             if monitor in h:
                 best = best_epoch(h, monitor)
-                ax.plot(best, h[f"val_{metric}"][best - 1], "o", color="C1", ms=6)
-                heading = f"{name}\nbest epoch {best}: val {metric} {h[f'val_{metric}'][best - 1]:.3f}"
+                value = h[f"val_{metric}"][val_epochs.index(best)]
+                ax.plot(best, value, "o", color="C1", ms=6)
+                heading = f"{name}\nbest epoch {best}: val {metric} {value:.3f}"
         ax.set_title(heading, fontsize=9)
+        _integer_epochs(ax)
         ax.grid(alpha=0.3)
         if k % ncols == 0:
             ax.set_ylabel(metric)

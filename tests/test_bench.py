@@ -55,8 +55,8 @@ def test_every_model_has_the_parameter_count_its_notebook_prints(float32_after):
         assert model.input.dtype == spec.input_dtype, name
     cpu = course_models.MODELS["03_cpu_convnet"]
     from cnncourse import summary
-    assert cpu.image_size == 128   # the class profile's size; notebook 03 prints this count for a 128x128 photo
-    assert int(summary.layer_table(cpu.build(cpu.image_size))["macs"].iloc[-1]) == 248_905_984
+    assert cpu.image_size == 96    # the class profile's size; notebook 03 prints this count for a 96x96 photo
+    assert int(summary.layer_table(cpu.build(cpu.image_size))["macs"].iloc[-1]) == 140_009_728
 
 
 def test_training_flops_count_only_the_backward_pass_that_runs():
@@ -166,7 +166,7 @@ def test_quick_bench_writes_a_complete_table(isolated_results, tmp_path, monkeyp
         assert row["image_size"] == course_models.MODELS[row["name"]].image_size
         assert row["name"] in out
     pipelines = {p["name"]: p for p in result["pipelines"]}
-    assert {"cifar_arrays", "cifar_crop_flip", "jpeg_96", "jpeg_128", "jpeg_224", "jpeg_96_augment"} <= set(pipelines)
+    assert {"cifar_arrays", "cifar_crop_flip", "jpeg_96", "jpeg_224", "jpeg_96_augment"} <= set(pipelines)
     assert all(positive_finite(p["img_s"]) for p in pipelines.values())
     assert {r["pipeline"] for r in result["models"]} <= set(pipelines)
     assert "written by the bench" in result["jpeg_source"]

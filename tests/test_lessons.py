@@ -83,15 +83,13 @@ def test_02_the_baseline_overfits():
 # ---------------------------------------------------------------- 03: augmentation, the best from-scratch network
 
 def test_03_augmentation_beats_the_same_network_without_it():
-    """The same CPU convnet, same seed, photos and budget, with and without augmentation layers. The issue's
-    target is +3 points on validation and test on both seeds; the committed runs give +2.6 / +0.8 (seed 42)
-    and +4.9 / +3.8 (seed 7). This holds them to what they show, which the notebook states: better on both
-    splits and both seeds, by at least 2 points on the mean of the seeds, with the gap cut by 3 or more."""
+    """The same CPU convnet, same seed, photos and budget, with and without augmentation layers: at least
+    3 points better on validation and on test, on each seed, and the gap cut by 3 points or more."""
     runs = both("03_cats_vs_dogs")
     for split in ("val", "test"):
-        margins = {seed: r[f"cpu_{split}_accuracy"] - r[f"cpu_plain_{split}_accuracy"] for seed, r in runs.items()}
-        assert min(margins.values()) > 0, (split, margins)
-        assert sum(margins.values()) / len(margins) >= 0.02, (split, margins)
+        for seed, r in runs.items():
+            margin = r[f"cpu_{split}_accuracy"] - r[f"cpu_plain_{split}_accuracy"]
+            assert margin >= 0.03, (split, seed, margin)
     for seed, r in runs.items():
         assert r["cpu_plain_gap"] - r["cpu_gap"] >= 0.03, seed
         assert r["cpu_epochs"] == r["cpu_plain_epochs"], "same budget"
@@ -136,3 +134,12 @@ def test_05_prediction_cost_is_a_median_with_its_spread():
         assert len(timings) >= 3
         for k, (median, fastest, slowest) in timings.items():
             assert fastest <= median <= slowest, (seed, k)
+
+
+# ---------------------------------------------------------------- the class profile's time budget
+
+@pytest.mark.parametrize("notebook", ["02_cifar10_overfitting", "03_cats_vs_dogs", "05_ensembles"])
+def test_the_committed_class_run_took_at_most_15_minutes(notebook):
+    """The seed-42 run whose outputs are committed: at most 15 minutes on the 2-core CPU (its own wall time)."""
+    doc = json.loads((CLASS / f"{notebook}.json").read_text())
+    assert doc["wall_time_s"] <= 900, (notebook, doc["wall_time_s"])
