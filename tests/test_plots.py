@@ -100,7 +100,8 @@ def test_image_grid_takes_ready_made_titles():
 
 def test_validation_every_k_epochs_is_plotted_at_the_epochs_it_was_measured():
     # fit(..., validation_freq=5) over 20 epochs logs validation after epochs 5, 10, 15 and 20 only
-    h = {"loss": [1.0] * 20, "accuracy": [0.5] * 20, "val_loss": [0.9, 0.7, 0.8, 0.95], "val_accuracy": [0.6, 0.7, 0.65, 0.6]}
+    h = {"loss": [1.0] * 20, "accuracy": [0.5] * 20,
+         "val_loss": [0.9, 0.7, 0.8, 0.95], "val_accuracy": [0.6, 0.7, 0.65, 0.6]}
     assert plots.logged_epochs(h, "val_loss").tolist() == [5, 10, 15, 20]
     assert plots.logged_epochs(h, "loss").tolist() == list(range(1, 21))
     assert plots.best_epoch(h) == 10 and plots.best_epoch(h, "val_accuracy") == 10
