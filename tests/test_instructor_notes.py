@@ -7,12 +7,11 @@ course's numbers differ from the decks' and why, common questions, and how hard 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-LESSONS = sorted(p for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb") if p.stem.count(".") == 0)
+from tests.test_notebooks import LESSONS, ROOT
+
 SECTIONS = ("## Plan for a 50-minute class", "## Training cells and their class-profile times", "## Lecture misprints",
             "## Where our numbers differ from the lectures", "## Common student questions",
             "## Exercises: expected difficulty")

@@ -8,24 +8,22 @@ they compute the same thing, so the two cannot drift apart.
 from __future__ import annotations
 
 import ast
-import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from cnncourse import ensembles
+from tests.test_notebooks import ROOT, cells, source
 
-NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "05_ensembles.ipynb"
+NOTEBOOK = ROOT / "notebooks" / "05_ensembles.ipynb"
 
 
 def definition(prefix: str) -> dict:
     """The functions and classes defined in the one code cell of notebook 05 that starts with ``prefix``."""
-    cells = [c for c in json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
-             if c["cell_type"] == "code" and "".join(c["source"]).startswith(prefix)]
-    assert len(cells) == 1, f"notebook 05 should define {prefix!r} in exactly one cell, found {len(cells)}"
+    found = [c for c in cells(NOTEBOOK) if c["cell_type"] == "code" and source(c).startswith(prefix)]
+    assert len(found) == 1, f"notebook 05 should define {prefix!r} in exactly one cell, found {len(found)}"
     import keras
-    tree = ast.parse("".join(cells[0]["source"]))
+    tree = ast.parse(source(found[0]))
     tree.body = [node for node in tree.body if isinstance(node, (ast.FunctionDef, ast.ClassDef))]  # definitions only
     namespace = {"np": np, "keras": keras}
     exec(compile(tree, f"05:{prefix}", "exec"), namespace)
