@@ -390,10 +390,16 @@ The folder: the checkout's notebooks/ (or NOTEBOOK's folder); NOTEBOOK is opened
 path, or a notebook of notebooks/ named by its start: `cnncourse lab 01`.
 
 As root (containers, many cloud notebooks) it adds --allow-root, which JupyterLab demands, and
-says so. Every argument after NOTEBOOK goes to JupyterLab unchanged, e.g.
+says so. Every argument after NOTEBOOK (but --present) goes to JupyterLab unchanged, e.g.
   cnncourse lab 01 --no-browser --port=8890
 Relative CNNCOURSE_DATA_DIR / CNNCOURSE_RESULTS_DIR are made absolute first, so the kernels
 (which run in the notebooks' folder) use the same folders. Ctrl-C stops JupyterLab.
+
+--present NOTEBOOK opens NOTEBOOK ready to present: JupyterLab's presentation mode with large
+fonts, the simple interface (one document), side panels closed, long code lines wrapped; View >
+Presentation Mode turns it off and on. The layout is kept in a workspace of its own, not yours.
+JupyterLab's pop-up asking about Jupyter news (which cannot be fetched offline) is answered "no"
+for every launch; the settings you chose yourself in JupyterLab still win.
 """
 
 _LOCAL_URL = re.compile(r"https?://(?:127\.0\.0\.1|localhost|\[::1\])(?::\d+)?/\S*")
@@ -454,9 +460,12 @@ def _kernel_note() -> str | None:
             f"`jupyter kernelspec remove python3` (JupyterLab's built-in python3 kernel is then this Python).")
 
 
-def lab_command(notebook: str | None, jupyterlab_args: list[str], *, root: bool | None = None
-                ) -> tuple[list[str], list[str], str | None]:
-    """The JupyterLab command line, the lines to print first, and the URL path of NOTEBOOK (or None)."""
+def lab_command(notebook: str | None, jupyterlab_args: list[str], *, root: bool | None = None,
+                present: Path | None = None) -> tuple[list[str], list[str], str | None]:
+    """The JupyterLab command line, the lines to print first, and the URL path of NOTEBOOK (or None).
+
+    ``present``: the folder of ``--present``'s settings for this launch (see :mod:`cnncourse.lab`).
+    """
     from urllib.parse import quote
 
     folder = course_notebooks_dir()
@@ -474,6 +483,12 @@ def lab_command(notebook: str | None, jupyterlab_args: list[str], *, root: bool 
     if (_is_root() if root is None else root) and not allowed:
         command.append("--allow-root")
         notes.append("running as root: adding --allow-root (JupyterLab refuses to start as root without it)")
+    if present is not None:
+        from . import lab
+
+        command += lab.present_args(present)
+        notes.append("presenting: presentation mode with large fonts, simple interface, side panels closed "
+                     "(View > Presentation Mode turns it off)")
     command += jupyterlab_args
     open_path = None
     if target is not None:
@@ -554,19 +569,36 @@ def cmd_lab(args) -> int:
     if importlib.util.find_spec("jupyterlab") is None:
         raise CourseError(f"JupyterLab is not installed for {sys.executable}: "
                           "pip install -e . -c .ci/constraints.txt (in the checkout)")
-    command, notes, open_path = lab_command(args.notebook, args.jupyterlab_args)
-    kernel = _kernel_note()
-    for note in [*notes, *([kernel] if kernel else [])]:
-        print(f"cnncourse lab: {note}", flush=True)
-    return run_lab(command, open_path)
+    from . import lab
+
+    present = getattr(args, "present", False)
+    if present and not args.notebook:
+        print("error: cnncourse lab --present: name the notebook to present, e.g. cnncourse lab --present 01",
+              file=sys.stderr)
+        return 2
+    with lab.course_settings(present) as settings:
+        command, notes, open_path = lab_command(args.notebook, args.jupyterlab_args,
+                                                present=settings if present else None)
+        kernel = _kernel_note()
+        notes.insert(-1, f"no pop-up about Jupyter news (it cannot be fetched offline): settings for this launch in "
+                         f"{settings} ({lab.CONFIG_PATH_ENV}); your own JupyterLab settings still win")
+        for note in [*notes, *([kernel] if kernel else [])]:
+            print(f"cnncourse lab: {note}", flush=True)
+        return run_lab(command, open_path)
+
+
+LAB_OPTIONS = ("--present",)  # cnncourse lab's own options; JupyterLab has none of these names
 
 
 def split_lab_args(argv: list[str]) -> tuple[list[str], list[str]]:
-    """``lab [NOTEBOOK] ARGS...``: everything after NOTEBOOK is JupyterLab's, options included."""
+    """``lab [--present] [NOTEBOOK] ARGS...``: everything after NOTEBOOK is JupyterLab's, options included,
+    except ``--present`` (allowed after NOTEBOOK too)."""
     if not argv or argv[0] != "lab":
         return argv, []
     ours = argv[:1]
     rest = argv[1:]
+    ours += [a for a in rest if a in LAB_OPTIONS]
+    rest = [a for a in rest if a not in LAB_OPTIONS]
     if rest and (not rest[0].startswith("-") or rest[0] in ("-h", "--help")):
         ours.append(rest.pop(0))
     return ours, rest
@@ -585,6 +617,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="a notebook to open: a path, or the start of a name in notebooks/ (e.g. 01)")
     lab.add_argument("jupyterlab_args", nargs="*", metavar="JUPYTERLAB_ARG",
                      help="passed to JupyterLab unchanged (e.g. --no-browser --port=8890)")
+    lab.add_argument("--present", action="store_true",
+                     help="open NOTEBOOK ready to present: presentation mode, large fonts, simple interface")
     lab.set_defaults(func=cmd_lab)
     info = sub.add_parser("info", help="print the runtime banner and which datasets are present where")
     info.set_defaults(func=cmd_info)

@@ -13,153 +13,33 @@ Run only this test with ``python -m pytest -m e2e``, everything else with ``-m "
 """
 from __future__ import annotations
 
-import contextlib
-import os
-import secrets
-import shutil
-import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
-import warnings
 from pathlib import Path
 
 import pytest
 
+from tests.browser_helpers import (
+    CHROMIUM_FLAGS,
+    NO_WINDOWING,
+    START_S,
+    Shots,
+    copy_notebooks,
+    find_chromium,
+    jupyterlab,
+    tail,
+    wait_for,
+)
+
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = Path(os.environ.get("CNNCOURSE_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 NOTEBOOK = "01_conv_basics.ipynb"
 STDERR = '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'  # stderr and tracebacks
-START_S, RUN_ALL_S, STEP_S = 60, 120, 20  # bounds of the waits: JupyterLab up, notebook run, one UI step
-
-
-def skip_loudly(reason: str):
-    warnings.warn(f"end-to-end browser test skipped: {reason}", UserWarning, stacklevel=2)
-    pytest.skip(reason)
+RUN_ALL_S, STEP_S = 120, 20  # bounds of the waits: notebook run, one UI step
 
 
 @pytest.fixture(scope="module")
 def chromium() -> Path:
-    if not CHROMIUM.is_file():
-        how = ("apt-get is not available here to install it" if shutil.which("apt-get") is None
-               else "install it with `apt-get install -y chromium` (.ci/run does)")
-        skip_loudly(f"Debian's chromium is not at {CHROMIUM}: {how}")
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        skip_loudly('Python playwright is not installed: pip install -e ".[dev]" -c .ci/constraints.txt')
-    return CHROMIUM
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def write_settings(folder: Path) -> None:
-    """JupyterLab user settings: every cell in the DOM (no windowing), no news or update checks (offline)."""
-    settings = {
-        "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": '{"windowingMode": "none"}',
-        "@jupyterlab/apputils-extension/notification.jupyterlab-settings":
-            '{"fetchNews": "false", "checkForUpdates": false, "doNotDisturbMode": true}',
-    }
-    for name, text in settings.items():
-        (folder / name).parent.mkdir(parents=True, exist_ok=True)
-        (folder / name).write_text(text)
-
-
-def tail(path: Path, lines: int = 25) -> str:
-    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else "(no log)"
-
-
-@contextlib.contextmanager
-def jupyterlab(work: Path):
-    """`cnncourse lab NOTEBOOK` on a copy of notebooks/; yields (base URL, token, log file); always stopped."""
-    notebooks = work / "notebooks"
-    notebooks.mkdir()
-    for nb in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"):
-        shutil.copy2(nb, notebooks / nb.name)
-    write_settings(work / "lab-settings")
-    port, token = free_port(), secrets.token_hex(16)
-    env = {k: v for k, v in os.environ.items() if k not in ("MPLBACKEND", "CNNCOURSE_RECORD_RESULTS")}
-    env.update(CNNCOURSE_PROFILE="quick", CNNCOURSE_RESULTS_DIR=str(work / "results"), PYTHONUNBUFFERED="1",
-               JUPYTER_CONFIG_DIR=str(work / "jupyter-config"), JUPYTER_DATA_DIR=str(work / "jupyter-data"),
-               JUPYTER_RUNTIME_DIR=str(work / "jupyter-runtime"), IPYTHONDIR=str(work / "ipython"),
-               JUPYTERLAB_SETTINGS_DIR=str(work / "lab-settings"),
-               JUPYTERLAB_WORKSPACES_DIR=str(work / "lab-workspaces"))
-    log = work / "jupyterlab.log"
-    command = [sys.executable, "-m", "cnncourse", "lab", str(notebooks / NOTEBOOK), "--no-browser",
-               "--ip=127.0.0.1", f"--port={port}", "--ServerApp.port_retries=0",
-               f"--IdentityProvider.token={token}"]
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=work,
-                                start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        deadline = time.monotonic() + START_S
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"JupyterLab exited with status {proc.returncode} before it answered; "
-                            f"its log ({log}):\n{tail(log)}")
-            try:
-                with opener.open(f"{base}/api/status?token={token}", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"JupyterLab did not answer on {base} within {START_S} s; its log ({log}):\n{tail(log)}")
-            time.sleep(0.25)
-        yield base, token, log
-    finally:
-        # cnncourse lab passes SIGTERM on to JupyterLab, which shuts its kernels down; then nothing may be left
-        with contextlib.suppress(ProcessLookupError):
-            proc.send_signal(signal.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=15)
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)  # the group: cnncourse, JupyterLab, kernels
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=5)
-
-
-class Shots:
-    """Numbered screenshots under pytest's tmp folder; every failure message names them."""
-
-    def __init__(self, folder: Path):
-        self.folder, self.page, self.paths = folder, None, []
-        folder.mkdir()
-
-    def take(self, name: str, locator=None) -> Path:
-        path = self.folder / f"{len(self.paths) + 1:02d}-{name}.png"
-        with contextlib.suppress(Exception):  # a screenshot must never hide the real failure
-            (locator or self.page).screenshot(path=str(path), timeout=10_000)
-            self.paths.append(path)
-        return path
-
-    def fail(self, message: str):
-        shot = self.take("failure")
-        pytest.fail(f"{message}\nscreenshot: {shot}\nall screenshots: {self.folder}")
-
-
-def wait_for(condition, timeout: float, shots: Shots, what: str, interval: float = 0.25):
-    """Poll ``condition()`` until it returns something truthy (returned), or fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = condition()
-        if last:
-            return last
-        time.sleep(interval)
-    shots.fail(f"{what}: not within {timeout:.0f} s (last seen: {last!r})")
+    return find_chromium()
 
 
 CELL_STATE_JS = """() => {
@@ -186,7 +66,8 @@ def test_notebook_01_in_jupyterlab_in_headless_chromium(chromium, tmp_path, caps
 
     started = time.monotonic()
     shots = Shots(tmp_path / "screenshots")
-    with jupyterlab(tmp_path) as (base, token, log), sync_playwright() as pw:
+    target = copy_notebooks(tmp_path / "notebooks") / NOTEBOOK
+    with jupyterlab(tmp_path, target, settings=NO_WINDOWING) as (base, token, log), sync_playwright() as pw:
         context = pw.chromium.launch_persistent_context(
             str(tmp_path / "chromium-profile"), executable_path=str(chromium), headless=True, args=CHROMIUM_FLAGS,
             viewport={"width": 1400, "height": 1000}, timeout=30_000)
