@@ -1,4 +1,4 @@
-"""The ``cnncourse`` command: ``lab``, ``info``, ``run``, ``bench`` and ``data`` (see ``cnncourse --help``).
+"""The ``cnncourse`` command: ``lab``, ``info``, ``run``, ``bench``, ``slides`` and ``data`` (see ``cnncourse --help``).
 
 A user error or an environment problem (a bad setting, a missing or damaged file, a full or
 read-only disk, an unreachable mirror) is one ``error:`` line saying what is wrong and what to do,
@@ -375,6 +375,36 @@ def cmd_bench(args) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- cnncourse slides
+
+SLIDES_DESCRIPTION = """\
+Write one reveal.js deck per lesson notebook (default: every lesson of notebooks/) into DIR
+(default: slides/ in the checkout, git-ignored), from the committed outputs: nothing is executed.
+NOTEBOOK is a path, or a notebook of notebooks/ named by its start: `cnncourse slides 01 03`.
+
+The cells' slide types (JupyterLab: Property Inspector > Slide Type) make the slides; the speaker
+notes come from notebooks/instructor/NN_notes.md, section "## Speaker notes", one "### <title>" per
+slide titled so. Every file a deck loads is copied beside it: open DIR/NN_name.html in a browser,
+offline too; S opens the speaker view, Esc the overview.
+"""
+
+
+def cmd_slides(args) -> int:
+    from . import slides
+
+    folder = course_notebooks_dir()
+    if not args.notebooks and folder is None:
+        raise CourseError("cnncourse slides: name the notebooks (no checkout with notebooks/ found)")
+    notebooks = [find_notebook(name, folder) for name in args.notebooks] or default_notebooks()
+    for nb in notebooks:  # every name checked before the first deck is written
+        problem = f"{nb} is a folder, not a notebook" if nb.is_dir() else notebook_problem(nb)
+        if problem:
+            raise CourseError(problem)
+    decks = slides.build_decks(notebooks, args.out, progress=slides.announce)
+    print(f"open {decks[0].path} in a browser (no network needed); S: speaker view, Esc: overview")
+    return 0
+
+
 # ---------------------------------------------------------------- cnncourse lab
 
 LAB_DESCRIPTION = """\
@@ -642,6 +672,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="timed rounds per precision, alternating (default 5; --quick: 1)")
     bench.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     bench.set_defaults(func=cmd_bench)
+    slides = sub.add_parser("slides", help="write a reveal.js deck per lesson, with speaker notes, that works offline",
+                            description=SLIDES_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    slides.add_argument("notebooks", nargs="*", metavar="NOTEBOOK",
+                        help="lessons to turn into decks: paths, or starts of names in notebooks/ (default: all)")
+    slides.add_argument("--out", type=Path, metavar="DIR", help="where the decks go (default: slides/ in the checkout)")
+    slides.set_defaults(func=cmd_slides)
     data_cli.register(sub)
     return parser
 
