@@ -18,14 +18,17 @@ Measured in one process, one run (``run_bench``):
   :func:`cnncourse.summary.layer_table`'s multiply-accumulates, 2 FLOPs each: the forward pass, the gradient
   for every trainable layer's weights and the gradient for every layer's input wherever a trainable layer
   lies before it. A network trained from scratch costs about 3 x 2 x MACs; fine-tuning the top of a frozen
-  base (04) costs less. Convolutions and dense layers only: a model far below its roof spends its time
+  base (04) costs less, and so does 08's frozen whitening layer (its forward pass only, and no input gradient
+  for the convolution after it). Convolutions and dense layers only: a model far below its roof spends its time
   elsewhere (depthwise convolutions, batch norm, activations, augmentation layers, per-step overhead).
 - **the input pipelines** as the notebooks build them, alone: 02's arrays and 05's random crops and flips
-  (``AugmentedImages``), and 03's and 04's JPEG decoding and resizing by ``image_dataset_from_directory`` (the
-  first epoch; the notebooks ``cache()`` the pixels, so later epochs read memory), plus 03's augmentation
-  layers. A model whose pipeline delivers fewer images/s than it trains is input-bound (``input_bound``).
-  The JPEGs are the prepared cats-vs-dogs training folder when ``prepare_cats_vs_dogs()`` has built it,
-  else photo-sized JPEGs the bench writes to a temporary folder.
+  (``AugmentedImages``), 08's ``tf.data`` pipeline over float32 arrays (shuffle, batches of 512, random flips
+  and reflected 2-pixel translations by Keras layers in ``map``, ``prefetch(2)``), and 03's and 04's JPEG
+  decoding and resizing by ``image_dataset_from_directory`` (the first epoch; the notebooks ``cache()`` the
+  pixels, so later epochs read memory), plus 03's augmentation layers. A model whose pipeline delivers fewer
+  images/s than it trains is input-bound (``input_bound``). The JPEGs are the prepared cats-vs-dogs training
+  folder when ``prepare_cats_vs_dogs()`` has built it, else photo-sized JPEGs the bench writes to a temporary
+  folder.
 
 Results: a table on stdout and ``results/bench/<machine>.json`` (``<machine>-quick.json`` for ``--quick``),
 written atomically; ``machine`` is a slug of the GPU's or CPU's name and the number of CPU cores.
@@ -76,7 +79,7 @@ class Plan:
     batch_size: int | None       # None: each notebook's batch size
     roof_n: int | None           # matmul size; None: 2048 on CPUs, 8192 on GPUs
     roof_runs: int
-    cifar_images: int            # images through the CIFAR pipelines
+    cifar_images: int            # images through the CIFAR pipelines (08's: the whole batches of 512 they fill)
     jpeg_images: int             # JPEGs decoded per image size
     run_eagerly: bool = False    # quick: no tf.function tracing (seconds per model), figures meaningless
 
@@ -435,9 +438,34 @@ def measure_cifar_pipeline(augment: bool, images: int, batch_size: int = 128) ->
     return n / (time.perf_counter() - start)
 
 
+def measure_speedrun_pipeline(images: int, batch_size: int = 512, shift: int = 2) -> float:
+    """images/s of notebook 08's ``tf.data`` pipeline: one epoch of shuffling float32 arrays (standardised
+    pixels, one-hot labels), whole batches (``drop_remainder``), random horizontal flips and translations by up
+    to ``shift`` pixels (reflected at the edges) by Keras layers in ``map``, ``prefetch(2)``."""
+    tf = runtime.import_tensorflow()
+    import keras
+
+    layers = keras.layers
+    rng = np.random.default_rng(SEED)
+    x = rng.normal(size=(images, 32, 32, 3)).astype("float32")
+    y = _labels("onehot10", images, rng)
+    augment = keras.Sequential([layers.RandomFlip("horizontal", seed=SEED),
+                                layers.RandomTranslation(shift / 32, shift / 32, fill_mode="reflect", seed=SEED)])
+    data = (tf.data.Dataset.from_tensor_slices((x, y))
+            .shuffle(images, seed=SEED)
+            .batch(min(batch_size, images), drop_remainder=True)
+            .map(lambda x, y: (augment(x, training=True), y))
+            .prefetch(2))
+    _drain(data.take(1))  # thread pools and the augmentation layers' first call
+    n, seconds = _drain(data)
+    return n / seconds
+
+
 PIPELINE_WHAT = {
     "cifar_arrays": "uint8 arrays shuffled and sliced into batches (02's rungs pass arrays to fit)",
     "cifar_crop_flip": "AugmentedImages: shuffled, random crops and flips in numpy (02's final model, 05)",
+    "cifar_tfdata_flip_translate": "tf.data over float32 arrays: shuffled, whole batches, random flips and "
+                                   "reflected 2-pixel translations by Keras layers in map, prefetch(2) (08)",
     "jpeg": "JPEG decode + resize by image_dataset_from_directory, batches of 32: the first epoch "
             "(03 and 04 cache() the pixels, later epochs read memory)",
     "jpeg_cached": "the same from the cache (epochs after the first)",
@@ -466,6 +494,17 @@ def measure_pipelines(specs: list[course_models.CourseModel], sizes: dict[str, i
                          "img_s": rate})
             if progress:
                 progress.step()
+    key = "cifar_tfdata_flip_translate"
+    if key in users:
+        if progress:
+            progress.doing(f"pipeline {key}")
+        speedrun = profiles.settings("08_cifar10_speedrun", "class")
+        batch_size = next(s.batch_size for s in specs if s.pipeline == key)
+        rate = measure_speedrun_pipeline(plan.cifar_images, batch_size=batch_size, shift=speedrun.shift)
+        rows.append({"name": key, "what": PIPELINE_WHAT[key], "used_by": users[key], "images": plan.cifar_images,
+                     "img_s": rate})
+        if progress:
+            progress.step()
     jpeg_sizes = sorted({sizes[s.name] for s in specs if s.pipeline == "jpeg"})
     if jpeg_sizes:
         augment_size = sizes.get("03_lecture_convnet")
@@ -608,9 +647,9 @@ def format_table(result: dict) -> str:
             f"{'INPUT' if r['input_bound'] else 'no'}")
     if any(r["notebook_policy"] != mixed and mixed != "float32" for r in result["models"]):
         lines.append(f"* the notebook trains it in float32 here (setup(cpu_bfloat16=False)), not {mixed}")
-    lines += ["", f"{'input pipeline':<22} {'img/s':>9}  used by", "-" * 60]
+    lines += ["", f"{'input pipeline':<28} {'img/s':>9}  used by", "-" * 66]
     for p in result["pipelines"]:
-        lines.append(f"{p['name']:<22} {p['img_s']:>9.0f}  {', '.join(p['used_by']) or '-'}")
+        lines.append(f"{p['name']:<28} {p['img_s']:>9.0f}  {', '.join(p['used_by']) or '-'}")
     if result.get("jpeg_source"):
         lines.append(f"JPEGs: {result['jpeg_source']}")
     if result["quick"]:

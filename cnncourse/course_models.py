@@ -10,6 +10,8 @@ notebook prints. Change a model in its notebook, change it here too.
 - 03: ``lecture_convnet`` at the class image size (96) and ``cpu_convnet`` at 96
 - 04: ``lite0_finetune``: EfficientNet-Lite0 with blocks 6, 7 and the top unfrozen (phase B)
 - 05: ``small_cnn``: the ensemble members (3x3, two convolutions a stage) and the 5x5 variant
+- 08: ``speedrun_net`` behind ``whitening_kernel``'s frozen layer, ``compile_speedrun`` and ``Lookahead``
+  (also used by ``benchmarks/speedrun_ablation.py``)
 
 The convolution, batch norm and ReLU block that 02, 03 and 05 write out is one helper here
 (``conv_bn_relu``); notebook 03 writes its ReLU as ``layers.ReLU()``, the same function as
@@ -257,6 +259,86 @@ def compile_small_cnn(model, steps: int) -> None:
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
 
 
+# ---------------------------------------------------------------- 08_cifar10_speedrun
+
+def whitening_kernel(images, eps=5e-4):
+    """Notebook 08, ``whitening_kernel``: the 2x2 patch-whitening filters and their negatives, (2, 2, 3, 24)."""
+    import numpy as np
+
+    patches = np.lib.stride_tricks.sliding_window_view(images, (2, 2), axis=(1, 2))
+    patches = patches.transpose(0, 1, 2, 4, 5, 3).reshape(-1, 12)
+    eigenvalues, eigenvectors = np.linalg.eigh(np.cov(patches, rowvar=False))
+    filters = (eigenvectors / np.sqrt(eigenvalues + eps)).T.reshape(12, 2, 2, 3).transpose(1, 2, 3, 0)
+    return np.concatenate([filters, -filters], axis=-1).astype("float32")
+
+
+def _speedrun_conv_bn(x, filters, pool=False, batch_norm=None):
+    keras = _keras()
+    from .layers import FastBatchNormalization
+
+    x = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
+    if pool:
+        x = keras.layers.MaxPooling2D()(x)
+    x = (batch_norm or (lambda: FastBatchNormalization(momentum=0.9)))()(x)
+    return keras.layers.Activation("relu")(x)
+
+
+def speedrun_net(kernel=None, widths=None, batch_norm=None):
+    """Notebook 08, ``speedrun_net`` (widths: the profile's, (48, 192, 192) in class: 1,115,050 parameters).
+
+    ``kernel=None`` gives the ablation without whitening: the same 2x2 layer of 24 filters, trainable and
+    randomly initialised. ``batch_norm``: a zero-argument layer factory replacing the fused batch norm."""
+    keras = _keras()
+    layers = keras.layers
+    widths = _settings("08_cifar10_speedrun").widths if widths is None else widths
+    inputs = keras.Input(shape=(32, 32, 3))
+    whiten = layers.Conv2D(24, 2, use_bias=False, trainable=kernel is None, name="whiten")
+    x = layers.Activation("relu")(whiten(inputs))
+    if kernel is not None:
+        whiten.set_weights([kernel])
+    for filters in widths:
+        x = _speedrun_conv_bn(x, filters, pool=True, batch_norm=batch_norm)
+        x = _speedrun_conv_bn(x, filters, batch_norm=batch_norm)
+    x = layers.GlobalMaxPooling2D()(x)
+    outputs = layers.Dense(10, dtype="float32")(x)
+    return keras.Model(inputs, outputs, name="speedrun")
+
+
+def compile_speedrun(model, steps: int, learning_rate=None, label_smoothing=None, schedule=True) -> None:
+    """Notebook 08: Nesterov SGD, a 25% warm-up and cosine decay to zero, decoupled weight decay, label
+    smoothing, logits in. ``schedule=False``: the ablation with a constant learning rate."""
+    keras = _keras()
+    s = _settings("08_cifar10_speedrun")
+    peak = s.learning_rate if learning_rate is None else learning_rate
+    steps = max(steps, 4)
+    rate = peak if not schedule else keras.optimizers.schedules.CosineDecay(
+        0.0, warmup_target=peak, warmup_steps=steps // 4, decay_steps=steps - steps // 4, alpha=0.0)
+    smoothing = s.label_smoothing if label_smoothing is None else label_smoothing
+    model.compile(optimizer=keras.optimizers.SGD(rate, momentum=0.9, nesterov=True, weight_decay=s.weight_decay),
+                  loss=keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=smoothing),
+                  metrics=["accuracy"])
+
+
+def lookahead_callback(every=5, alpha=0.5):
+    """Notebook 08's ``Lookahead``: every ``every`` steps the slow weights (batch-norm statistics included)
+    move ``alpha`` of the way to the fast ones, and the fast ones restart from them."""
+    keras = _keras()
+
+    class Lookahead(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.slow = [w.numpy() for w in self.model.weights]
+            self.step = 0
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.step += 1
+            if self.step % every == 0:
+                for slow, w in zip(self.slow, self.model.weights):
+                    slow += alpha * (w.numpy() - slow)
+                    w.assign(slow)
+
+    return Lookahead()
+
+
 # ---------------------------------------------------------------- the list the bench measures
 
 @dataclass(frozen=True)
@@ -269,14 +351,24 @@ class CourseModel:
     compile: Callable         # (model, steps) -> None: the notebook's optimizer, loss and metrics
     image_size: int
     batch_size: int
-    input_dtype: str          # what the notebook feeds: uint8 arrays (02, 05) or float32 from tf.data (03, 04)
+    input_dtype: str          # what the notebook feeds: uint8 arrays (02, 05) or float32 from tf.data (03, 04, 08)
     labels: str               # "sparse10" (integer class, shape (n, 1)), "onehot10" or "binary"
-    pipeline: str             # how the notebook feeds it: "cifar_arrays", "cifar_crop_flip" or "jpeg" (see bench)
+    pipeline: str             # how the notebook feeds it: "cifar_arrays", "cifar_crop_flip", "jpeg",
+    #                           or "cifar_tfdata_flip_translate" (08); see bench
     cpu_bfloat16: bool = True  # the notebook's setup(cpu_bfloat16=...)
 
 
 def _class(notebook: str, key: str):
     return _settings(notebook)[key]
+
+
+def _speedrun_random_whitening(image_size):
+    """Notebook 08's model behind its frozen whitening layer, the filters computed from random standardised
+    images (the speed does not depend on them; no data set is read)."""
+    import numpy as np
+
+    images = np.random.default_rng(0).normal(size=(256, 32, 32, 3)).astype("float32")
+    return speedrun_net(whitening_kernel(images))
 
 
 MODELS: dict[str, CourseModel] = {m.name: m for m in (
@@ -304,9 +396,13 @@ MODELS: dict[str, CourseModel] = {m.name: m for m in (
     CourseModel("05_member_5x5", "05_ensembles", "ensemble member (5x5, one convolution a stage)",
                 lambda size: small_cnn("five_by_five", kernel=5, convs=1), compile_small_cnn, 32,
                 _class("05_ensembles", "batch_size"), "uint8", "sparse10", "cifar_crop_flip"),
+    CourseModel("08_speedrun", "08_cifar10_speedrun", "the CIFAR-10 speedrun (whitening + 3 conv groups)",
+                _speedrun_random_whitening, compile_speedrun, 32,
+                _class("08_cifar10_speedrun", "batch_size"), "float32", "onehot10", "cifar_tfdata_flip_translate"),
 )}
 
 MODEL_NAMES = tuple(MODELS)
 
 __all__ = ["MODELS", "MODEL_NAMES", "CourseModel", "lecture_cnn", "modern_cnn", "lecture_convnet", "cpu_convnet",
-           "cats_dogs_augmentation", "lite0_finetune", "small_cnn", "conv_bn_relu"]
+           "cats_dogs_augmentation", "lite0_finetune", "small_cnn", "conv_bn_relu", "whitening_kernel", "speedrun_net",
+           "compile_speedrun", "lookahead_callback"]

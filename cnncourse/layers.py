@@ -1,6 +1,6 @@
 """Custom Keras layers the notebooks build models with.
 
-- ``FastBatchNormalization``  batch normalisation through TensorFlow's fused kernel (02, 03, 05)
+- ``FastBatchNormalization``  batch normalisation through TensorFlow's fused kernel (02, 03, 05, 08)
 
 Registered as serializable (``cnncourse>FastBatchNormalization``), so saved models that use it load
 again after ``import cnncourse.layers`` (``cnncourse.models.load`` does that import).

@@ -43,6 +43,11 @@ PROFILES: dict[str, dict[str, dict]] = {
         },
         "06_training_deep_networks": {"init_depth": 20, "init_width": 128, "init_batch": 256, "clip_steps": 120},
         "07_architectures": {"epsilon_min": 0.1, "epsilon_max": 8.0, "epsilon_steps": 12, "fgsm_iterations": 5},
+        "08_cifar10_speedrun": {
+            "train_images": 2_048, "val_images": 512, "whitening_images": 512, "widths": (16, 32, 32),
+            "epochs": 2, "batch_size": 256, "learning_rate": 0.2, "weight_decay": 5e-3, "label_smoothing": 0.2,
+            "validation_every": 1, "exercise_epochs": 1, "exercise_images": 1_024, "shift": 2,
+        },
     },
     "class": {
         "data": {"cats_vs_dogs_split": (1_000, 500, 500)},
@@ -86,6 +91,12 @@ PROFILES: dict[str, dict[str, dict]] = {
             # the adversarial search: epsilon 0 (the photo itself), then 30 epsilons from 0.1 to 8 pixel units
             "epsilon_min": 0.1, "epsilon_max": 8.0, "epsilon_steps": 30, "fgsm_iterations": 10,
         },
+        "08_cifar10_speedrun": {
+            # the speedrun: 45,000 / 5,000 images, batch 512, one cosine cycle, at most 10 minutes of training
+            "train_images": 45_000, "val_images": 5_000, "whitening_images": 5_000, "widths": (48, 192, 192),
+            "epochs": 24, "batch_size": 512, "learning_rate": 0.2, "weight_decay": 5e-3, "label_smoothing": 0.2,
+            "validation_every": 4, "exercise_epochs": 4, "exercise_images": 15_000, "shift": 2,
+        },
     },
     "full": {
         "data": {"cats_vs_dogs_split": (1_000, 500, 500)},
@@ -115,6 +126,12 @@ PROFILES: dict[str, dict[str, dict]] = {
         },
         "06_training_deep_networks": {"init_depth": 100, "init_width": 512, "init_batch": 1_024, "clip_steps": 1_000},
         "07_architectures": {"epsilon_min": 0.1, "epsilon_max": 8.0, "epsilon_steps": 60, "fgsm_iterations": 20},
+        "08_cifar10_speedrun": {
+            # airbench94's widths for the same time on a GPU
+            "train_images": 45_000, "val_images": 5_000, "whitening_images": 5_000, "widths": (64, 256, 256),
+            "epochs": 24, "batch_size": 512, "learning_rate": 0.2, "weight_decay": 5e-3, "label_smoothing": 0.2,
+            "validation_every": 4, "exercise_epochs": 12, "exercise_images": 45_000, "shift": 2,
+        },
     },
 }
 

@@ -99,6 +99,22 @@ def load_seed(notebook: str, seed: int, profile: str | None = None) -> dict | No
     return values
 
 
+def load_table(name: str, profile: str = "class") -> dict | None:
+    """A results document a script wrote beside the notebooks' (``results/<profile>/tables/<name>.json``), or None.
+
+    Notebook 08 reads the ablation table that ``benchmarks/speedrun_ablation.py`` writes this way. None
+    when the file is missing or damaged (one line on stderr says so, and how to write it).
+    """
+    path = paths.results_base() / profile / "tables" / f"{name}.json"
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        print(f"{path} is missing: it is written by the script named in the notebook", file=sys.stderr)
+    except (OSError, ValueError) as e:
+        print(f"Skipping the damaged results file {path} ({e})", file=sys.stderr)
+    return None
+
+
 def load(profile: str) -> dict[str, dict]:
     """All recorded notebooks of a profile: ``{notebook stem: document}``; a damaged file is skipped, in one line."""
     return _load_folder(paths.results_dir(profile))

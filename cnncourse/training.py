@@ -2,6 +2,7 @@
 
 - ``EpochLog``     a short training log: one line every few epochs and one for the last     (02 to 05)
 - ``StepClock``    a callback that times training steps, for speed measurements           (03, ``cnncourse bench``)
+- ``TrainingClock`` a callback that adds up the seconds spent training, validation left out (08)
 - ``Snapshots``    a callback that keeps a copy of the weights every few epochs (snapshot ensembles) (05)
 - ``best_epoch``   the 1-based epoch whose weights ``EarlyStopping(restore_best_weights=True)`` kept (03)
 """
@@ -73,6 +74,40 @@ class StepClock(keras.callbacks.Callback):
         return batch_size / self.seconds_per_step()
 
 
+class TrainingClock(keras.callbacks.Callback):
+    """Adds up the wall-clock seconds of the training epochs, leaving out ``fit``'s validation passes.
+
+    ``seconds[i]`` is the training time up to the end of epoch ``i + 1``: from the start of the first
+    epoch (model tracing included, as a speedrun counts it) through every training step, without the
+    time spent evaluating the validation data. ``curve(history)`` pairs each logged validation accuracy
+    with its epoch and training time.
+    """
+
+    def on_train_begin(self, logs=None):
+        self.seconds: list[float] = []
+        self._validating = 0.0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start, self._validating = time.perf_counter(), 0.0
+
+    def on_test_begin(self, logs=None):
+        self._test_start = time.perf_counter()
+
+    def on_test_end(self, logs=None):
+        self._validating += time.perf_counter() - self._test_start
+
+    def on_epoch_end(self, epoch, logs=None):
+        spent = time.perf_counter() - self._start - self._validating
+        self.seconds.append((self.seconds[-1] if self.seconds else 0.0) + spent)
+
+    def curve(self, history, key: str = "val_accuracy") -> list[list]:
+        """``[[epoch, training seconds, value], ...]`` for every epoch at which ``key`` was logged."""
+        values = history.history[key]
+        every = len(self.seconds) // max(len(values), 1)
+        epochs = [every * (i + 1) for i in range(len(values))]
+        return [[e, round(self.seconds[e - 1], 1), round(float(v), 4)] for e, v in zip(epochs, values)]
+
+
 class Snapshots(keras.callbacks.Callback):
     """Keeps a copy of the model's weights at the end of every ``every``-th epoch (1-based: every, 2*every, ...).
 
@@ -104,4 +139,4 @@ def best_epoch(callbacks) -> int | None:
     return None
 
 
-__all__ = ["EpochLog", "StepClock", "Snapshots", "best_epoch"]
+__all__ = ["EpochLog", "StepClock", "Snapshots", "TrainingClock", "best_epoch"]

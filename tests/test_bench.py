@@ -25,6 +25,10 @@ NOTEBOOK_PARAMS = {
     # 05 prints its counts, but its outputs are not committed: computed once from notebook 05's small_cnn
     "05_member": (73_402, None),
     "05_member_5x5": (66_298, None),
+    # 08's output (the class profile's run with seed 7): "1,115,050 parameters, 69 million multiply-accumulates
+    # per image, about 393 million FLOPs to train on one image"; trainable computed (08 does not print it): all
+    # but the frozen whitening layer's 288 weights and the batch norms' statistics
+    "08_speedrun": (1_115_050, 1_113_034),
 }
 
 ROW_NUMBERS = ("image_size", "batch_size", "params", "trainable_params", "macs_per_image", "train_flops_per_image",
@@ -64,6 +68,30 @@ def test_training_flops_count_only_the_backward_pass_that_runs():
     assert bench.train_flops_per_image(table) == 2 * (10 * 2 + 20 * 3 + 30 * 3)  # no input gradient for the first
     frozen = table.assign(trainable=[0, 0, 5, 5])
     assert bench.train_flops_per_image(frozen) == 2 * (10 + 20 + 30 * 2)  # the frozen base: forward only
+
+
+def test_the_speedrun_trains_behind_its_frozen_whitening_layer(float32_after):
+    """08's whitening layer costs its forward pass only, and the convolution after it no input gradient: the
+    393 million FLOPs notebook 08 prints; trainable (the ablation), it costs both."""
+    from cnncourse import summary
+
+    spec = course_models.MODELS["08_speedrun"]
+    assert (spec.image_size, spec.batch_size, spec.input_dtype, spec.labels) == (32, 512, "float32", "onehot10")
+    table = summary.layer_table(spec.build(spec.image_size))
+    whiten = table[table["layer"] == "whiten"].iloc[0]
+    assert whiten["trainable"] == 0 and whiten["non_trainable"] == 2 * 2 * 3 * 24
+    macs = [int(m) for m in table[(table["layer"] != "total") & (table["macs"] > 0)]["macs"]]
+    assert sum(macs) == int(table["macs"].iloc[-1]) and round(sum(macs) / 1e6) == 69
+    flops = bench.train_flops_per_image(table)
+    assert flops == 2 * macs[0] + 4 * macs[1] + 6 * sum(macs[2:]) and round(flops / 1e6) == 393
+    ablation = summary.layer_table(course_models.speedrun_net())  # kernel=None: the whitening layer trains
+    assert bench.train_flops_per_image(ablation) == 4 * macs[0] + 6 * sum(macs[1:])
+
+
+def test_the_speedrun_pipeline_is_measured_alone():
+    assert positive_finite(bench.measure_speedrun_pipeline(96, batch_size=32))
+    assert positive_finite(bench.measure_speedrun_pipeline(8))  # fewer images than a batch: one smaller batch
+    assert "cifar_tfdata_flip_translate" in bench.PIPELINE_WHAT
 
 
 def test_machine_names_are_short_slugs():
@@ -166,7 +194,9 @@ def test_quick_bench_writes_a_complete_table(isolated_results, tmp_path, monkeyp
         assert row["image_size"] == course_models.MODELS[row["name"]].image_size
         assert row["name"] in out
     pipelines = {p["name"]: p for p in result["pipelines"]}
-    assert {"cifar_arrays", "cifar_crop_flip", "jpeg_96", "jpeg_224", "jpeg_96_augment"} <= set(pipelines)
+    assert {"cifar_arrays", "cifar_crop_flip", "cifar_tfdata_flip_translate", "jpeg_96", "jpeg_224",
+            "jpeg_96_augment"} <= set(pipelines)
+    assert pipelines["cifar_tfdata_flip_translate"]["used_by"] == ["08_speedrun"]
     assert all(positive_finite(p["img_s"]) for p in pipelines.values())
     assert {r["pipeline"] for r in result["models"]} <= set(pipelines)
     assert "written by the bench" in result["jpeg_source"]

@@ -32,7 +32,7 @@ def both(notebook: str) -> dict[int, dict]:
 
 
 @pytest.mark.parametrize("notebook", ["02_cifar10_overfitting", "03_cats_vs_dogs", "04_transfer_learning",
-                                      "05_ensembles"])
+                                      "05_ensembles", "08_cifar10_speedrun"])
 def test_the_notebook_quotes_its_second_seed_from_the_committed_file(notebook):
     text = (ROOT / "notebooks" / f"{notebook}.ipynb").read_text()
     assert "results.load_seed(cfg.notebook, 7)" in text
@@ -143,3 +143,38 @@ def test_the_committed_class_run_took_at_most_15_minutes(notebook):
     """The seed-42 run whose outputs are committed: at most 15 minutes on the 2-core CPU (its own wall time)."""
     doc = json.loads((CLASS / f"{notebook}.json").read_text())
     assert doc["wall_time_s"] <= 900, (notebook, doc["wall_time_s"])
+
+
+# ---------------------------------------------------------------- 08: the speedrun
+
+def test_08_the_speedrun_beats_notebook_02s_recipe_on_both_seeds():
+    """The lesson's comparison: the speedrun recipe against 02's modern recipe, test accuracy (plain).
+
+    The issue's target (88% plain in at most 10 minutes of training, both seeds) is not met yet; what the
+    committed runs reached is in the notebook and the issue's note.
+    """
+    reference = load("02_cifar10_overfitting", 42)["final_test_accuracy_plain"]
+    for seed, r in both("08_cifar10_speedrun").items():
+        assert r["speedrun_test_accuracy_plain"] >= reference + 0.05, (seed, r["speedrun_test_accuracy_plain"])
+        assert r["speedrun_test_accuracy_tta"] >= r["speedrun_test_accuracy_plain"], seed   # reported separately
+        curve = r["speedrun_curve"]
+        assert curve[-1][0] == r["speedrun_epochs"], "the curve ends with the last epoch"
+        assert [row[1] for row in curve] == sorted(row[1] for row in curve), "training time only grows"
+        assert 0 < r["speedrun_fraction_of_roof"] < 1, seed
+
+
+def test_08_the_whole_notebook_took_at_most_15_minutes():
+    doc = json.loads((CLASS / "08_cifar10_speedrun.json").read_text())
+    assert doc["wall_time_s"] <= 900, doc["wall_time_s"]
+
+
+def test_08_the_ablation_removes_one_idea_at_a_time_from_the_committed_recipe():
+    doc = json.loads((CLASS / "tables" / "08_cifar10_speedrun_ablation.json").read_text())
+    assert doc["profile"] == "class" and doc["seed"] == 42
+    rows = doc["rows"]
+    final, notebook = rows["final"], load("08_cifar10_speedrun", 42)
+    assert final["epochs"] == notebook["speedrun_epochs"]
+    for name, row in rows.items():
+        if name != "02_modern_recipe":
+            assert row["epochs"] == final["epochs"], name   # same budget; only the named idea differs
+    assert rows["02_modern_recipe"]["curve"], "the time-to-accuracy figure needs notebook 02's curve"

@@ -63,6 +63,13 @@ DECLARED: dict[str, dict[str, str]] = {
     "04_transfer_learning_solutions": {
         "78.7%": "lecture: VGG16 transfer on 32x32 CIFAR-10 images",
     },
+    "08_cifar10_speedrun": {
+        # the anchors: published results, sources named in the text
+        "94%": "published: airbench94 (Jordan 2024) and Page's ResNet (2018) test accuracy",
+        "3.29 seconds": "published: airbench94's time on one A100 (Jordan 2024)",
+        "26 seconds": "published: Page's time on one V100 (How to train your ResNet, 2018)",
+        "88%": "the lesson's target (issue #24), not a result",
+    },
     "07_architectures": {
         # the ILSVRC section: published figures
         "6.67%": "published: GoogLeNet's ILSVRC 2014 top-5 error, an ensemble of 7 networks (Szegedy et al. 2015)",
