@@ -115,6 +115,18 @@ def load_table(name: str, profile: str = "class") -> dict | None:
     return None
 
 
+def load_committed(notebook: str, profile: str = "class") -> dict:
+    """``{key: value}`` of ``notebook``'s committed run (``results/<profile>/<notebook>.json``, seed 42), wherever the
+    reading notebook runs (08 quotes 02's run this way). Empty, with one line on stderr, when it is missing."""
+    path = paths.results_base() / profile / f"{notebook}.json"
+    try:
+        return {k: r["value"] for k, r in json.loads(path.read_text())["results"].items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+        print(f"No usable committed run of {notebook} in {path} ({e}); record one with: "
+              f"cnncourse run --profile {profile} {notebook[:2]}", file=sys.stderr)
+        return {}
+
+
 def load(profile: str) -> dict[str, dict]:
     """All recorded notebooks of a profile: ``{notebook stem: document}``; a damaged file is skipped, in one line."""
     return _load_folder(paths.results_dir(profile))
