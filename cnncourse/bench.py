@@ -450,7 +450,8 @@ def measure_speedrun_pipeline(images: int, batch_size: int = 512, shift: int = 2
     x = rng.normal(size=(images, 32, 32, 3)).astype("float32")
     y = _labels("onehot10", images, rng)
     augment = keras.Sequential([layers.RandomFlip("horizontal", seed=SEED),
-                                layers.RandomTranslation(shift / 32, shift / 32, fill_mode="reflect", seed=SEED)])
+                                layers.RandomTranslation(shift / 32, shift / 32, fill_mode="reflect",
+                                                         interpolation="nearest", seed=SEED)])
     data = (tf.data.Dataset.from_tensor_slices((x, y))
             .shuffle(images, seed=SEED)
             .batch(min(batch_size, images), drop_remainder=True)

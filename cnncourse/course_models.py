@@ -304,7 +304,8 @@ def speedrun_net(kernel=None, widths=None, batch_norm=None):
     return keras.Model(inputs, outputs, name="speedrun")
 
 
-def compile_speedrun(model, steps: int, learning_rate=None, label_smoothing=None, schedule=True) -> None:
+def compile_speedrun(model, steps: int, learning_rate=None, label_smoothing=None, schedule=True,
+                     weight_decay=None) -> None:
     """Notebook 08: Nesterov SGD, a 25% warm-up and cosine decay to zero, decoupled weight decay, label
     smoothing, logits in. ``schedule=False``: the ablation with a constant learning rate."""
     keras = _keras()
@@ -314,7 +315,8 @@ def compile_speedrun(model, steps: int, learning_rate=None, label_smoothing=None
     rate = peak if not schedule else keras.optimizers.schedules.CosineDecay(
         0.0, warmup_target=peak, warmup_steps=steps // 4, decay_steps=steps - steps // 4, alpha=0.0)
     smoothing = s.label_smoothing if label_smoothing is None else label_smoothing
-    model.compile(optimizer=keras.optimizers.SGD(rate, momentum=0.9, nesterov=True, weight_decay=s.weight_decay),
+    decay = s.weight_decay if weight_decay is None else weight_decay
+    model.compile(optimizer=keras.optimizers.SGD(rate, momentum=0.9, nesterov=True, weight_decay=decay),
                   loss=keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=smoothing),
                   metrics=["accuracy"])
 

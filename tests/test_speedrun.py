@@ -104,5 +104,9 @@ def test_the_ablation_script_writes_its_rows(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     doc = json.loads((tmp_path / "quick" / "tables" / "08_cifar10_speedrun_ablation.json").read_text())
     assert list(doc["rows"]) == ["final", "no_whitening"] and doc["seed"] == 42
+    from cnncourse import profiles
+
+    quick = profiles.settings("08_cifar10_speedrun", "quick")
     for row in doc["rows"].values():
         assert 0 <= row["test_plain"] <= 1 and row["train_seconds"] > 0 and row["curve"][-1][0] == row["epochs"]
+        assert row["recipe"]["weight_decay"] == quick.weight_decay and row["recipe"]["widths"] == list(quick.widths)
