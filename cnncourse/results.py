@@ -99,13 +99,15 @@ def load_seed(notebook: str, seed: int, profile: str | None = None) -> dict | No
     return values
 
 
-def load_table(name: str, profile: str = "class") -> dict | None:
+def load_table(name: str, profile: str = "class", seed: int | None = None) -> dict | None:
     """A results document a script wrote beside the notebooks' (``results/<profile>/tables/<name>.json``), or None.
 
-    Notebook 08 reads the ablation table that ``benchmarks/speedrun_ablation.py`` writes this way. None
+    Notebook 08 reads the ablation table that ``benchmarks/speedrun_ablation.py`` writes this way; with
+    ``seed``, the rows that script ran with another seed (``results/<profile>/seed<N>/tables/``). None
     when the file is missing or damaged (one line on stderr says so, and how to write it).
     """
-    path = paths.results_base() / profile / "tables" / f"{name}.json"
+    folder = paths.results_base() / profile
+    path = (folder / f"seed{seed}" if seed is not None else folder) / "tables" / f"{name}.json"
     try:
         return json.loads(path.read_text())
     except FileNotFoundError:

@@ -98,7 +98,7 @@ def test_an_unknown_ablation_row_is_one_clear_line():
 
 
 @pytest.mark.skipif(not os.environ.get("CNNCOURSE_MIRROR"), reason="needs the CIFAR-10 mirror (CNNCOURSE_MIRROR)")
-def test_the_ablation_script_writes_its_rows(tmp_path):
+def test_the_ablation_script_writes_its_rows(tmp_path, monkeypatch):
     done = _run_script("--profile", "quick", "--rows", "final,no_whitening",
                        env_extra={"CNNCOURSE_RESULTS_DIR": str(tmp_path)})
     assert done.returncode == 0, done.stderr[-2000:]
@@ -110,3 +110,14 @@ def test_the_ablation_script_writes_its_rows(tmp_path):
     for row in doc["rows"].values():
         assert 0 <= row["test_plain"] <= 1 and row["train_seconds"] > 0 and row["curve"][-1][0] == row["epochs"]
         assert row["recipe"]["weight_decay"] == quick.weight_decay and row["recipe"]["widths"] == list(quick.widths)
+    # another seed goes beside that seed's notebook results and leaves the seed-42 table alone
+    before = (tmp_path / "quick" / "tables" / "08_cifar10_speedrun_ablation.json").read_bytes()
+    done = _run_script("--profile", "quick", "--seed", "7", "--rows", "no_label_smoothing",
+                       env_extra={"CNNCOURSE_RESULTS_DIR": str(tmp_path)})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (tmp_path / "quick" / "tables" / "08_cifar10_speedrun_ablation.json").read_bytes() == before
+    from cnncourse import results
+
+    monkeypatch.setenv("CNNCOURSE_RESULTS_DIR", str(tmp_path))
+    seven = results.load_table("08_cifar10_speedrun_ablation", profile="quick", seed=7)
+    assert seven["seed"] == 7 and list(seven["rows"]) == ["no_label_smoothing"]
