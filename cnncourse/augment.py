@@ -1,7 +1,9 @@
 """Augmentation in numpy and test-time augmentation for small images held in memory as arrays.
 
-- ``random_crop_flip``   pad-and-crop shifts plus horizontal flips of a whole uint8 array     (02, 05)
-- ``AugmentedImages``    a ``keras.utils.PyDataset`` that reshuffles (and re-augments) every epoch (02, 05)
+- ``random_crop_flip``   pad-and-crop shifts plus horizontal flips of a whole uint8 array     (05; written out in 02)
+- ``AugmentedImages``    a ``keras.utils.PyDataset`` that reshuffles (and re-augments) every epoch (05, the bench,
+                         08's ablation script; 02 writes it out as ``CropFlipBatches``, and a test checks that
+                         the two give the same batches)
 - ``flip_tta_predict``   test-time augmentation: average the predictions for an image and its mirror (02)
 
 Augmenting in numpy once per epoch costs about a second for 50,000 CIFAR-10 images on two CPU cores,

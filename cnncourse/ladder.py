@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from .training import EpochLog, best_epoch
+from .training import EpochLog, kept_epoch
 
 
 @dataclass
@@ -28,7 +28,7 @@ class Rung:
     train_accuracy: float | None      # on the training part of the split, kept weights, inference mode
     val_accuracy: float | None        # on the validation part, same weights, inference mode
     seconds: float
-    best_epoch: int | None = None     # epoch whose weights were kept (early stopping), else None (the last)
+    kept_epoch: int | None = None     # epoch whose weights were kept (early stopping), else None (the last)
     compared_with: str | None = None  # the rung this one differs from in exactly one thing
 
     @classmethod
@@ -41,7 +41,7 @@ class Rung:
         return cls(name, model, history, float(test_accuracy),
                    None if train_accuracy is None else float(train_accuracy),
                    None if val_accuracy is None else float(val_accuracy), float(seconds),
-                   best_epoch(callbacks), compared_with)
+                   kept_epoch(callbacks), compared_with)
 
     @property
     def epochs(self) -> int:
@@ -63,7 +63,7 @@ class Rung:
     def row(self) -> dict:
         return {"rung": self.name, "compared_with": self.compared_with or "", "test_accuracy": self.test_accuracy,
                 "train_accuracy": self.train_accuracy, "val_accuracy": self.val_accuracy, "gap": self.gap,
-                "epochs": self.epochs, "kept_epoch": self.best_epoch or self.epochs, "seconds": self.seconds}
+                "epochs": self.epochs, "kept_epoch": self.kept_epoch or self.epochs, "seconds": self.seconds}
 
     def __repr__(self) -> str:
         gap = "" if self.gap is None else f", gap {100 * self.gap:.1f} points"

@@ -47,11 +47,24 @@ def logged_epochs(history, key: str) -> np.ndarray:
     return np.arange(every, epochs + 1, every)[:len(values)]
 
 
-def best_epoch(history, monitor: str = "val_loss") -> int:
-    """1-based epoch with the best ``monitor`` value (lowest loss, highest anything else)."""
+def best_epoch(history, monitor: str = "val_accuracy") -> int:
+    """1-based epoch with the best ``monitor`` value (lowest loss, highest anything else).
+
+    The course's one definition of a run's *best epoch* is the default: the highest validation accuracy,
+    the number the lessons report. (Early stopping keeps the epoch its own ``monitor`` picked: the lessons
+    call that one the *kept* epoch.)
+    """
     values = _history_dict(history)[monitor]
     pick = np.argmin if "loss" in monitor else np.argmax
     return int(logged_epochs(history, monitor)[int(pick(values))])
+
+
+def _plot_validation(ax, h: dict, key: str, color: str, label: str) -> list[int]:
+    """The dashed validation curve of ``key`` at the epochs it was measured (dots when not every epoch)."""
+    val_epochs = list(logged_epochs(h, f"val_{key}"))
+    ax.plot(val_epochs, h[f"val_{key}"], color=color, ls="--", marker="." if len(val_epochs) < len(h[key]) else None,
+            label=label)
+    return val_epochs
 
 
 def _integer_epochs(ax) -> None:
@@ -67,31 +80,33 @@ def _finish(fig, show: bool):
     return fig
 
 
-def learning_curves(histories, metric: str = "accuracy", title: str | None = None, show: bool = True):
+def learning_curves(histories, metric: str = "accuracy", title: str | None = None, show: bool = True,
+                    marks: dict[float, str] | None = None):
     """Accuracy and loss per epoch, training (solid) vs validation (dashed), in two panels.
 
     ``histories`` is one History or ``{name: History}`` to overlay several runs, one colour each.
-    The best validation epoch (lowest ``val_loss``) of each run is marked with a dot.
+    ``marks`` draws a labelled vertical line at each ``{epoch: label}`` (e.g. where fine-tuning starts).
+    The best epoch of each run (highest validation ``metric``, see :func:`best_epoch`) is marked with a dot.
     """
     runs = _named_histories(histories)
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     for i, (name, h) in enumerate(runs.items()):
         color = f"C{i % 10}"
         label = f"{name} " if name else ""
-        best = best_epoch(h) if "val_loss" in h else None
+        best = best_epoch(h, f"val_{metric}") if f"val_{metric}" in h else None
         for ax, key in zip(axes, (metric, "loss")):
             if key not in h:
                 continue
             epochs = np.arange(1, len(h[key]) + 1)
             ax.plot(epochs, h[key], color=color, label=f"{label}train")
             if f"val_{key}" in h:
-                val_epochs = logged_epochs(h, f"val_{key}")
-                ax.plot(val_epochs, h[f"val_{key}"], color=color, ls="--", marker="." if len(val_epochs) < len(epochs)
-                        else None, label=f"{label}validation")
+                val_epochs = _plot_validation(ax, h, key, color, f"{label}validation")
                 if best is not None:
                     ax.plot(best, h[f"val_{key}"][list(val_epochs).index(best)], "o", color=color, ms=7,
                             label=f"{label}best epoch ({best})")
     for ax, key in zip(axes, (metric, "loss")):
+        for x, text in (marks or {}).items():
+            ax.axvline(x, color="0.4", ls=":", lw=1.5, label=text)
         ax.set(xlabel="epoch", ylabel=key, title=key)
         _integer_epochs(ax)
         ax.grid(alpha=0.3)
@@ -102,7 +117,7 @@ def learning_curves(histories, metric: str = "accuracy", title: str | None = Non
 
 
 def curves_grid(histories, metric: str = "accuracy", ncols: int = 4, size: float = 3.2, title: str | None = None,
-                show: bool = True, monitor: str = "val_loss"):
+                show: bool = True, monitor: str = "val_accuracy"):
     """Small multiples: one panel per run (``{name: History}``), training solid, validation dashed.
 
     All panels share both axes, so runs compare at a glance without a crowded legend; each panel's
@@ -122,9 +137,7 @@ def curves_grid(histories, metric: str = "accuracy", ncols: int = 4, size: float
         ax.plot(epochs, h[metric], color="C0", label="train")
         heading = name
         if f"val_{metric}" in h:
-            val_epochs = list(logged_epochs(h, f"val_{metric}"))
-            ax.plot(val_epochs, h[f"val_{metric}"], color="C1", ls="--", marker="." if len(val_epochs) < len(epochs)
-                    else None, label="validation")
+            val_epochs = _plot_validation(ax, h, metric, "C1", "validation")
             if monitor in h:
                 best = best_epoch(h, monitor)
                 value = h[f"val_{metric}"][val_epochs.index(best)]
@@ -152,13 +165,17 @@ def image_grid(images, labels=None, class_names=None, predictions=None, ncols: i
     images = np.asarray(images)
     n = len(images)
     nrows = max(1, int(np.ceil(n / ncols)))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * size, nrows * size * 1.15), squeeze=False)
 
     def name(i):
         if isinstance(i, str):  # a ready-made title
             return i
         i = int(np.ravel(i)[0]) if np.ndim(i) else int(i)
         return class_names[i] if class_names is not None else str(i)
+
+    # room above each image for its title, however many lines it has (one line of 8-point text ~ 0.17 in)
+    lines = max(name(label).count("\n") + 1 for label in labels[:n]) if labels is not None and n else 0
+    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * size, nrows * (size + 0.17 * max(lines, 1))),
+                             squeeze=False)
 
     for ax in axes.flat:
         ax.axis("off")
@@ -198,7 +215,8 @@ def confusion_matrix(y_true, y_pred, class_names=None, normalize: bool = True, s
     values = counts / np.maximum(counts.sum(1, keepdims=True), 1) if normalize else counts
     n = len(counts)
     names = class_names if class_names is not None else [str(i) for i in range(n)]
-    fig, ax = plt.subplots(figsize=(0.6 * n + 2, 0.6 * n + 1.5))
+    # at least 4.5 x 3.8 inches: a two-class matrix is as readable as a ten-class one
+    fig, ax = plt.subplots(figsize=(max(0.6 * n + 2, 4.5), max(0.6 * n + 1.5, 3.8)))
     im = ax.imshow(values, cmap="Blues", vmin=0)
     ax.set(xticks=range(n), yticks=range(n), xticklabels=names, yticklabels=names,
            xlabel="predicted", ylabel="true", title="confusion matrix" + (" (row-normalised)" if normalize else ""))
@@ -207,7 +225,7 @@ def confusion_matrix(y_true, y_pred, class_names=None, normalize: bool = True, s
     for i in range(n):
         for j in range(n):
             text = f"{values[i, j]:.2f}" if normalize else str(values[i, j])
-            ax.text(j, i, text, ha="center", va="center", fontsize=7,
+            ax.text(j, i, text, ha="center", va="center", fontsize=7 if n > 4 else 11,
                     color="white" if values[i, j] > threshold else "black")
     fig.colorbar(im, ax=ax, fraction=0.046)
     return _finish(fig, show)

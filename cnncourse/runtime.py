@@ -83,16 +83,20 @@ def read_cpu_flags(cpuinfo: str | Path = "/proc/cpuinfo") -> frozenset:
     return frozenset()
 
 
+def check_precision(value: str, where: str, remedy: str) -> str:
+    """``value`` when it names a Keras policy; else one SettingError that says ``where`` it came from."""
+    if value not in POLICIES:
+        raise SettingError(f"{where} is not a precision; choose one of {', '.join(POLICIES)} ({remedy})")
+    return value
+
+
 def precision_override(value: str | None = None) -> str | None:
     """The policy ``CNNCOURSE_PRECISION`` asks for (None when unset); SettingError for an unknown name."""
     value = os.environ.get(PRECISION_ENV) if value is None else value
     value = (value or "").strip().lower()
     if not value:
         return None
-    if value not in POLICIES:
-        raise SettingError(f"{PRECISION_ENV}={value!r} is not a precision; choose one of {', '.join(POLICIES)} "
-                           "(or unset it to let setup() choose)")
-    return value
+    return check_precision(value, f"{PRECISION_ENV}={value!r}", "or unset it to let setup() choose")
 
 
 def native_precisions(device: Device) -> set[str]:
@@ -217,8 +221,8 @@ def setup(seed: int = 42, notebook: str | None = None, *, precision: str | None 
     seed_overridden = forced_seed is not None and forced_seed != seed
     seed = seed if forced_seed is None else forced_seed
     override = precision_override()
-    if precision is not None and precision not in POLICIES:  # a bad name fails here, before the TensorFlow import
-        raise SettingError(f"setup(precision={precision!r}): choose one of {', '.join(POLICIES)}, or leave it out")
+    if precision is not None:  # a bad name fails here, before the TensorFlow import
+        check_precision(precision, f"setup(precision={precision!r})", "or leave it out")
     chosen = precision
     import numpy as np
     tf = import_tensorflow()

@@ -4,7 +4,7 @@
 - ``StepClock``    a callback that times training steps, for speed measurements           (03, ``cnncourse bench``)
 - ``TrainingClock`` a callback that adds up the seconds spent training, validation left out (08)
 - ``Snapshots``    a callback that keeps a copy of the weights every few epochs (snapshot ensembles) (05)
-- ``best_epoch``   the 1-based epoch whose weights ``EarlyStopping(restore_best_weights=True)`` kept (03)
+- ``kept_epoch``   the 1-based epoch whose weights ``EarlyStopping(restore_best_weights=True)`` kept (03)
 """
 from __future__ import annotations
 
@@ -131,7 +131,7 @@ class Snapshots(keras.callbacks.Callback):
             self.epochs.append(epoch + 1)
 
 
-def best_epoch(callbacks) -> int | None:
+def kept_epoch(callbacks) -> int | None:
     """The 1-based epoch an ``EarlyStopping(restore_best_weights=True)`` among ``callbacks`` restored, else None."""
     for cb in callbacks:
         if isinstance(cb, keras.callbacks.EarlyStopping) and cb.restore_best_weights and cb.best_epoch is not None:
@@ -139,4 +139,4 @@ def best_epoch(callbacks) -> int | None:
     return None
 
 
-__all__ = ["EpochLog", "StepClock", "Snapshots", "TrainingClock", "best_epoch"]
+__all__ = ["EpochLog", "StepClock", "Snapshots", "TrainingClock", "kept_epoch"]

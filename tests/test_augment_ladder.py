@@ -100,7 +100,7 @@ def test_train_rung_is_keras_validation_split():
     hist = model.fit(x, y, validation_split=0.2, epochs=2, batch_size=8, verbose=0)
     assert rung.history["val_loss"] == pytest.approx(hist.history["val_loss"], rel=1e-5)
     again = ladder.Rung.from_fit("split", model, hist, 0.5, 1.0, train_accuracy=0.9, val_accuracy=0.6)
-    assert again.gap == pytest.approx(0.3) and again.best_epoch is None and again.compared_with is None
+    assert again.gap == pytest.approx(0.3) and again.kept_epoch is None and again.compared_with is None
 
 
 def test_train_rung_with_early_stopping_reports_the_restored_epoch():
@@ -108,7 +108,7 @@ def test_train_rung_with_early_stopping_reports_the_restored_epoch():
     stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=1, restore_best_weights=True)
     model = tiny_model()
     rung = ladder.train_rung("stop", model, (x, y), (x, y), epochs=30, batch_size=8, callbacks=[stop])
-    assert 1 <= rung.best_epoch <= rung.epochs
+    assert 1 <= rung.kept_epoch <= rung.epochs
     # the gap of the kept (restored) weights
     assert rung.val_accuracy == pytest.approx(model.evaluate(x[32:], y[32:], verbose=0)[1])
 
@@ -172,3 +172,24 @@ def test_flip_tta_predict_averages_image_and_mirror():
     x = np.arange(32, dtype="float32").reshape(2, 4, 4, 1)
     expect = ((x + x[:, :, ::-1]) / 2).reshape(2, -1)
     np.testing.assert_allclose(augment.flip_tta_predict(model, x), expect)
+
+
+def test_notebook_02s_crop_flip_batches_are_the_packages_augmented_images():
+    """02 writes the crops and flips out (``random_crop_flip``, ``CropFlipBatches``); 05 and the ablation
+    script use the package's ``AugmentedImages``. Both give the same batches, epoch after epoch."""
+    from tests.test_notebooks import ROOT, cells, source
+
+    code = [source(c) for c in cells(ROOT / "notebooks" / "02_cifar10_overfitting.ipynb")
+            if c["cell_type"] == "code" and "class CropFlipBatches" in source(c)]
+    assert len(code) == 1
+    scope = {"np": np, "keras": keras}
+    exec(code[0], scope)
+    x, y = tiny_images(n=40, size=32, seed=3), np.arange(40)
+    ours, package = scope["CropFlipBatches"](x, y, 16, seed=5), augment.AugmentedImages(x, y, batch_size=16, seed=5)
+    assert len(ours) == len(package) == 2
+    for _ in range(3):
+        for i in range(len(ours)):
+            for a, b in zip(ours[i], package[i]):
+                assert np.array_equal(a, b)
+        ours.on_epoch_end()
+        package.on_epoch_end()

@@ -49,8 +49,8 @@ def test_learning_curves_rejects_garbage():
 
 def test_best_epoch_direction():
     h = {"val_loss": [1.0, 0.5, 0.7], "val_accuracy": [0.1, 0.3, 0.9]}
-    assert plots.best_epoch(h) == 2
-    assert plots.best_epoch(h, "val_accuracy") == 3
+    assert plots.best_epoch(h) == 3            # the course's definition: highest validation accuracy
+    assert plots.best_epoch(h, "val_loss") == 2
 
 
 def test_image_grid_marks_wrong_predictions_red():
@@ -104,10 +104,30 @@ def test_validation_every_k_epochs_is_plotted_at_the_epochs_it_was_measured():
          "val_loss": [0.9, 0.7, 0.8, 0.95], "val_accuracy": [0.6, 0.7, 0.65, 0.6]}
     assert plots.logged_epochs(h, "val_loss").tolist() == [5, 10, 15, 20]
     assert plots.logged_epochs(h, "loss").tolist() == list(range(1, 21))
-    assert plots.best_epoch(h) == 10 and plots.best_epoch(h, "val_accuracy") == 10
+    assert plots.best_epoch(h) == 10 and plots.best_epoch(h, "val_loss") == 10
     fig = plots.curves_grid({"run": h}, show=False)
     line = [ln for ln in fig.axes[0].get_lines() if ln.get_label() == "validation"][0]
     assert list(line.get_xdata()) == [5, 10, 15, 20]
     assert "best epoch 10" in fig.axes[0].get_title()
     fig = plots.learning_curves(h, show=False)
     assert all(float(t).is_integer() for t in fig.axes[0].get_xticks())
+
+
+def test_learning_curves_mark_where_a_phase_starts(histories):
+    fig = plots.learning_curves(histories["small"], marks={2.5: "phase B starts"}, show=False)
+    for ax in fig.axes:
+        mark = [line for line in ax.lines if line.get_label() == "phase B starts"]
+        assert len(mark) == 1 and list(mark[0].get_xdata()) == [2.5, 2.5]
+
+
+def test_image_grid_makes_room_for_titles_of_several_lines():
+    images = np.zeros((4, 8, 8, 3), dtype=np.uint8)
+    one = plots.image_grid(images, ["a"] * 4, ncols=2, size=2.0, show=False)
+    four = plots.image_grid(images, ["a\nb\nc\nd"] * 4, ncols=2, size=2.0, show=False)
+    assert four.get_size_inches()[1] > one.get_size_inches()[1] + 2 * 3 * 0.17 - 1e-6
+
+
+def test_a_two_class_confusion_matrix_is_not_a_thumbnail():
+    fig = plots.confusion_matrix([0, 1, 1, 0], [0, 1, 0, 0], ["cat", "dog"], normalize=False, show=False)
+    width, height = fig.get_size_inches() * fig.dpi
+    assert width >= 4.5 * fig.dpi and height >= 3.8 * fig.dpi

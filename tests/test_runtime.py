@@ -152,5 +152,5 @@ def test_setup_precision_argument_fixes_the_policy_and_the_banner_says_so(monkey
 
 def test_setup_rejects_an_unknown_precision_argument():
     from cnncourse.errors import CourseError
-    with pytest.raises(CourseError, match=r"setup\(precision='fp8'\): choose one of"):
+    with pytest.raises(CourseError, match=r"setup\(precision='fp8'\) is not a precision; choose one of"):
         cnncourse.setup(precision="fp8", verbose=False)

@@ -5,7 +5,7 @@ import keras
 import numpy as np
 import pytest
 
-from cnncourse.training import EpochLog, Snapshots, StepClock, best_epoch
+from cnncourse.training import EpochLog, Snapshots, StepClock, kept_epoch
 
 
 @pytest.fixture
@@ -19,14 +19,14 @@ def tiny():
     return model, x, y
 
 
-def test_best_epoch_is_the_one_early_stopping_restored(tiny):
+def test_kept_epoch_is_the_one_early_stopping_restored(tiny):
     model, x, y = tiny
     # an unreachable min_delta: no epoch after the first counts as an improvement
     stop = keras.callbacks.EarlyStopping(patience=2, min_delta=10.0, restore_best_weights=True)
     history = model.fit(x, y, validation_split=0.25, epochs=20, callbacks=[stop], verbose=0)
     assert len(history.history["loss"]) == 3
-    assert best_epoch([stop]) == 1
-    assert best_epoch([EpochLog()]) is None
+    assert kept_epoch([stop]) == 1
+    assert kept_epoch([EpochLog()]) is None
 
 
 def test_snapshots_keep_copies_of_the_weights_every_few_epochs(tiny):
