@@ -70,7 +70,7 @@ def measure(name: str, rounds: int, seconds: float, quick: bool, mixed_policy: s
         model.run_eagerly = quick
         bench._fit(model, data, 1 if quick else 5)
         models[layer] = model
-    kinds = {layer: sorted({type(l).__name__ for l in m.layers if "Normalization" in type(l).__name__})
+    kinds = {layer: sorted({type(x).__name__ for x in m.layers if "Normalization" in type(x).__name__})
              for layer, m in models.items()}
     steps = 2 if quick else max(bench._steps_for(m, data, seconds) for m in models.values())
     rates = {layer: [] for layer in models}
@@ -111,8 +111,9 @@ def main(argv=None) -> int:
     for name in names:
         rows[name] = measure(name, 1 if args.quick else args.rounds, 3.0, args.quick, cfg.precision)
         r = rows[name]
-        print(f"{name:<18} fused {r['fused_images_per_second']:>7,.0f} img/s, Keras {r['keras_images_per_second']:>7,.0f} "
-              f"img/s: {r['speedup']:.2f}x ({r['precision']}, batch {r['batch_size']})", flush=True)
+        print(f"{name:<18} fused {r['fused_images_per_second']:>7,.0f} img/s, "
+              f"Keras {r['keras_images_per_second']:>7,.0f} img/s: {r['speedup']:.2f}x "
+              f"({r['precision']}, batch {r['batch_size']})", flush=True)
     write_json_atomic(out, {"script": "benchmarks/batch_norm_cost.py", "banner": cfg.banner,
                             "device": cfg.device.describe(), "quick": args.quick,
                             "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "rows": rows},

@@ -192,7 +192,8 @@ def test_08_the_ablation_removes_one_idea_at_a_time_from_the_committed_recipe():
 
 def test_08_the_ablation_shows_what_the_lesson_says():
     """08's "What the ablation says": the schedule and augmentation each cost accuracy when removed, bfloat16 buys
-    time, the fused batch norm buys time; label smoothing, checked on seed 7 too, changes the result by under a point, in opposite directions."""
+    time, the fused batch norm buys time; label smoothing, checked on seed 7 too, changes the result by under a
+    point, in opposite directions."""
     rows = json.loads((CLASS / "tables" / "08_cifar10_speedrun_ablation.json").read_text())["rows"]
     final = rows["final"]["test_plain"]
     for idea in ("constant_learning_rate", "no_augmentation", "weak_weight_decay"):
