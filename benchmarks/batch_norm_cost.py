@@ -99,13 +99,13 @@ def main(argv=None) -> int:
         print(f"batch_norm_cost: unknown model(s) {', '.join(unknown)}; choose from {', '.join(MODELS)}",
               file=sys.stderr)
         return 2
-    from cnncourse import paths, runtime
+    from cnncourse import results, runtime
     from cnncourse.fileio import write_json_atomic
 
     cfg = runtime.setup(seed=42, verbose=False)
     print(cfg.banner, flush=True)
     profile = "quick" if args.quick else "class"
-    out = paths.results_base() / profile / "tables" / "batch_norm_cost.json"
+    out = results.table_path("batch_norm_cost", profile)
     out.parent.mkdir(parents=True, exist_ok=True)
     rows = {}
     for name in names:

@@ -138,12 +138,11 @@ def main(argv=None) -> int:
     import os
 
     os.environ["CNNCOURSE_PROFILE"] = args.profile
-    from cnncourse import paths, runtime
+    from cnncourse import results, runtime
     from cnncourse.fileio import write_json_atomic
 
     # Seed 42 is the notebook's table; another seed goes beside that seed's notebook results (``seed7/``).
-    folder = paths.results_base() / args.profile
-    out = (folder if args.seed == 42 else folder / f"seed{args.seed}") / "tables" / "08_cifar10_speedrun_ablation.json"
+    out = results.table_path("08_cifar10_speedrun_ablation", args.profile, args.seed)
     out.parent.mkdir(parents=True, exist_ok=True)
     for row in rows:
         start = time.perf_counter()

@@ -99,6 +99,13 @@ def load_seed(notebook: str, seed: int, profile: str | None = None) -> dict | No
     return values
 
 
+def table_path(name: str, profile: str = "class", seed: int | None = None) -> Path:
+    """Where a script's table ``name`` lives: ``results/<profile>/tables/``, or ``results/<profile>/seed<N>/tables/``
+    for a seed other than the notebooks' own (42)."""
+    folder = paths.results_base() / profile
+    return (folder if seed in (None, 42) else folder / f"seed{seed}") / "tables" / f"{name}.json"
+
+
 def load_table(name: str, profile: str = "class", seed: int | None = None) -> dict | None:
     """A results document a script wrote beside the notebooks' (``results/<profile>/tables/<name>.json``), or None.
 
@@ -106,8 +113,7 @@ def load_table(name: str, profile: str = "class", seed: int | None = None) -> di
     ``seed``, the rows that script ran with another seed (``results/<profile>/seed<N>/tables/``). None
     when the file is missing or damaged (one line on stderr says so, and how to write it).
     """
-    folder = paths.results_base() / profile
-    path = (folder / f"seed{seed}" if seed is not None else folder) / "tables" / f"{name}.json"
+    path = table_path(name, profile, seed)
     try:
         return json.loads(path.read_text())
     except FileNotFoundError:

@@ -2,19 +2,15 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 from tests.test_notebooks import ROOT
+from tests.test_speedrun import run_benchmark
 
 SCRIPT = ROOT / "benchmarks" / "batch_norm_cost.py"
 
 
 def _run(*args, results=None):
-    env = {**os.environ, **({"CNNCOURSE_RESULTS_DIR": str(results)} if results else {})}
-    return subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True, env=env, cwd=ROOT,
-                          timeout=600)
+    return run_benchmark(SCRIPT, *args, env_extra={"CNNCOURSE_RESULTS_DIR": str(results)} if results else None)
 
 
 def test_an_unknown_model_is_one_clear_line():

@@ -85,10 +85,15 @@ def test_lookahead_moves_the_slow_weights_half_way_every_fifth_step():
         assert float(model.layers[0].kernel.numpy()[0, 0]) == pytest.approx(2.5)   # half-way from 0 to 5
 
 
-def _run_script(*args, env_extra=None):
+def run_benchmark(script, *args, env_extra=None):
+    """``python benchmarks/<script> args`` from the repository root, with extra environment variables."""
     env = {**os.environ, **(env_extra or {})}
-    return subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True, env=env, cwd=ROOT,
+    return subprocess.run([sys.executable, str(script), *args], capture_output=True, text=True, env=env, cwd=ROOT,
                           timeout=600)
+
+
+def _run_script(*args, env_extra=None):
+    return run_benchmark(SCRIPT, *args, env_extra=env_extra)
 
 
 def test_an_unknown_ablation_row_is_one_clear_line():
