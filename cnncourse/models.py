@@ -2,8 +2,10 @@
 
 Used in 02 (saves the modern recipe), 03 (the from-scratch convnets), 04 (the fine-tuned network),
 05 (saves its members; its solutions load them and 02's network) and by anyone who wants a model
-back without training it again. Models live in ``<data dir>/models/<name>.keras``;
-the two digits a name starts with say which notebook writes it, so a missing model's error names
+back without training it again. Models live in ``<data dir>/models/<name>.keras``; a run in another
+profile or with another seed keeps its own (``models/quick/``, ``models/class-seed7/``: see
+:func:`models_dir`), so that a test run or a second-seed run never replaces the models of the lesson's run.
+The two digits a name starts with say which notebook writes it, so a missing model's error names
 the notebook to run.
 """
 from __future__ import annotations
@@ -15,7 +17,7 @@ import zipfile
 import zlib
 from pathlib import Path
 
-from . import paths
+from . import paths, profiles, runtime
 from .fileio import atomic_path
 
 _NAME = re.compile(r"^[0-9]{2}_[A-Za-z0-9_-]+$")
@@ -37,8 +39,15 @@ class UnsafeModelError(ModelNotFoundError):
 
 
 def models_dir() -> Path:
-    """``<data dir>/models``: created on first use."""
+    """Where this run's models are, created on first use: ``<data dir>/models`` for the default profile
+    (``class``) with the notebooks' own seed; ``models/<profile>`` in another profile (``models/quick``
+    for the tests); ``models/<profile>-seed<N>`` when ``cnncourse run --seed N`` replaces the seed."""
+    profile, seed = profiles.current_name(), runtime.seed_override()
     folder = paths.data_dir() / "models"
+    if seed is not None:
+        folder = folder / f"{profile}-seed{seed}"
+    elif profile != profiles.DEFAULT:
+        folder = folder / profile
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
@@ -63,7 +72,7 @@ def _notebook_for(name: str) -> str:
 
 
 def save(model, name: str, *, verbose: bool = True) -> Path:
-    """``model.save()`` to ``<data dir>/models/<name>.keras`` through a temporary file and a rename.
+    """``model.save()`` to ``<models_dir()>/<name>.keras`` through a temporary file and a rename.
 
     A reader never sees half a file, and an interrupted save leaves the previous model in place.
     """

@@ -12,6 +12,8 @@ from cnncourse.layers import FastBatchNormalization
 @pytest.fixture
 def data_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("CNNCOURSE_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("CNNCOURSE_PROFILE", "class")   # a lesson's own run: models go to <data dir>/models
+    monkeypatch.delenv("CNNCOURSE_SEED", raising=False)
     return tmp_path
 
 
@@ -38,6 +40,29 @@ def test_save_and_load_round_trip(data_dir, capsys):
     np.testing.assert_allclose(back.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-6)
     steps = [int(keras.ops.convert_to_numpy(m.optimizer.iterations)) for m in (back, model)]
     assert steps == [1, 1], "the optimizer's state came back: training can go on"
+
+
+def test_test_runs_and_second_seeds_keep_their_own_models(data_dir, monkeypatch):
+    """A quick test run or `cnncourse run --seed 7` must not replace the model the class run saved (the
+    solutions notebooks load the lesson's models)."""
+    lesson = small_model()
+    models.save(lesson, "05_member_1", verbose=False)
+    x = np.random.default_rng(0).uniform(size=(2, 8, 8, 3)).astype("float32")
+    expected = lesson.predict(x, verbose=0)
+    for profile, seed, folder in [("quick", None, "quick"), ("class", "7", "class-seed7"), ("full", "7", "full-seed7")]:
+        monkeypatch.setenv("CNNCOURSE_PROFILE", profile)
+        if seed is None:
+            monkeypatch.delenv("CNNCOURSE_SEED", raising=False)
+        else:
+            monkeypatch.setenv("CNNCOURSE_SEED", seed)
+        with pytest.raises(models.ModelNotFoundError):
+            models.load("05_member_1")
+        other = small_model()
+        other.set_weights([w + 1.0 for w in other.get_weights()])
+        assert models.save(other, "05_member_1", verbose=False) == data_dir / "models" / folder / "05_member_1.keras"
+    monkeypatch.setenv("CNNCOURSE_PROFILE", "class")
+    monkeypatch.delenv("CNNCOURSE_SEED")
+    np.testing.assert_allclose(models.load("05_member_1").predict(x, verbose=0), expected, rtol=1e-6)
 
 
 def test_a_failed_save_keeps_the_previous_model(data_dir, monkeypatch):
