@@ -62,6 +62,24 @@ def test_outputs_hold_no_object_reprs_and_no_per_epoch_keras_logs(path):
         assert not re.search(r"\d+/\d+ - \d+m?s - ", out), f"cell {i} keeps Keras' per-epoch log (use EpochLog)"
 
 
+def words_before_exercises(path: Path) -> int:
+    """Words of markdown up to the lesson's "## Exercises" heading (the measure issue #22 sets)."""
+    words = 0
+    for cell in cells(path):
+        if cell["cell_type"] != "markdown":
+            continue
+        text = source(cell)
+        if "## Exercises" in text:
+            return words + len(text[: text.index("## Exercises")].split())
+        words += len(text.split())
+    return words
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name)
+def test_each_lesson_has_at_most_3000_words_of_markdown_before_its_exercises(path):
+    assert words_before_exercises(path) <= 3_000, f"{path.name}: {words_before_exercises(path):,} words; trim the text"
+
+
 @pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name)
 def test_each_lesson_ends_with_a_summary_and_exercises(path):
     headings = [line for c in cells(path) if c["cell_type"] == "markdown"
